@@ -1,0 +1,362 @@
+"""The one currency of the pipeline: immutable findings and the report that carries them.
+
+Every producer (scanner parsers, hardening rules, runtime probes) emits :class:`Finding`;
+everything downstream (merge, SARIF, Markdown, GitHub, the gate) reads a :class:`Report`.
+Nothing in this module does I/O.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from dataclasses import dataclass, field, replace
+from typing import Any, Iterable, Mapping
+
+
+class Severity(enum.Enum):
+    """One ordered severity scale for every source.
+
+    ``NEGLIGIBLE`` (Grype) and ``UNKNOWN`` (Trivy and Grype) are kept as they are and rank
+    below ``LOW``, so a default gate of ``high`` or even ``low`` never fails on them.
+    """
+
+    UNKNOWN = "unknown"
+    NEGLIGIBLE = "negligible"
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank < other.rank
+
+    def __le__(self, other: object) -> bool:
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank <= other.rank
+
+    def __gt__(self, other: object) -> bool:
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank > other.rank
+
+    def __ge__(self, other: object) -> bool:
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank >= other.rank
+
+    @classmethod
+    def parse(cls, text: str | None) -> Severity:
+        """Read a severity as any tool spells it ("HIGH", "High", "moderate", "info")."""
+        if not text:
+            return cls.UNKNOWN
+        key = text.strip().lower()
+        return _SEVERITY_ALIASES.get(key, cls.UNKNOWN)
+
+    @property
+    def security_severity(self) -> float:
+        """A representative score on GitHub's ``security-severity`` bands.
+
+        GitHub reads >= 9.0 as critical, 7.0-8.9 high, 4.0-6.9 medium, 0.1-3.9 low.
+        """
+        return _SECURITY_SEVERITY[self]
+
+    @property
+    def sarif_level(self) -> str:
+        if self >= Severity.HIGH:
+            return "error"
+        if self is Severity.MEDIUM:
+            return "warning"
+        return "note"
+
+
+_SEVERITY_RANK = {
+    Severity.UNKNOWN: 0,
+    Severity.NEGLIGIBLE: 1,
+    Severity.LOW: 2,
+    Severity.MEDIUM: 3,
+    Severity.HIGH: 4,
+    Severity.CRITICAL: 5,
+}
+
+_SEVERITY_ALIASES = {
+    "critical": Severity.CRITICAL,
+    "high": Severity.HIGH,
+    "important": Severity.HIGH,
+    "medium": Severity.MEDIUM,
+    "moderate": Severity.MEDIUM,
+    "low": Severity.LOW,
+    "negligible": Severity.NEGLIGIBLE,
+    "info": Severity.LOW,
+    "informational": Severity.LOW,
+    "unknown": Severity.UNKNOWN,
+    "none": Severity.UNKNOWN,
+}
+
+_SECURITY_SEVERITY = {
+    Severity.CRITICAL: 9.5,
+    Severity.HIGH: 8.0,
+    Severity.MEDIUM: 5.5,
+    Severity.LOW: 2.0,
+    Severity.NEGLIGIBLE: 0.5,
+    Severity.UNKNOWN: 0.0,
+}
+
+SEVERITIES_DESCENDING: tuple[Severity, ...] = tuple(sorted(Severity, reverse=True))
+
+
+class Kind(enum.Enum):
+    VULNERABILITY = "vulnerability"
+    SECRET = "secret"
+    MISCONFIGURATION = "misconfiguration"
+    RUNTIME = "runtime"
+
+
+@dataclass(frozen=True, slots=True)
+class Package:
+    """The software a vulnerability was found in."""
+
+    name: str
+    version: str = ""
+    fixed_version: str = ""
+    type: str = ""  # ecosystem as the scanner names it: deb, apk, python, npm, gobinary, ...
+    purl: str = ""
+    path: str = ""  # where in the image the package lives, when the scanner says
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a finding points.
+
+    ``path`` is repository-relative (a Dockerfile or compose file) when known. ``image_path``
+    and ``layer`` say where inside the image the finding lives.
+    """
+
+    path: str = ""
+    line: int = 0
+    end_line: int = 0
+    column: int = 0
+    image_path: str = ""
+    layer: str = ""  # layer diff id (sha256:...)
+    note: str = ""  # why the location is approximate, if it is
+
+
+@dataclass(frozen=True, slots=True)
+class Suppression:
+    """Why a finding does not count: an ignore entry, VEX statement or inline comment."""
+
+    kind: str  # "external" (config, ignore file, VEX) or "inSource" (inline comment)
+    justification: str
+    source: str = ""  # the file or rule that suppressed it
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One thing wrong with the image, its Dockerfile, its compose file or its runtime.
+
+    ``rule_id`` is the vulnerability id for vulnerabilities (the CVE where one exists) and the
+    rule id (for example ``DH-D101``) for everything else. ``aliases`` keeps every other id a
+    tool used for the same vulnerability (GHSA, ELSA, ...).
+    """
+
+    rule_id: str
+    kind: Kind
+    severity: Severity
+    title: str
+    message: str
+    cvss_score: float | None = None
+    package: Package | None = None
+    location: Location = field(default_factory=Location)
+    tools: tuple[str, ...] = ()
+    tool_severities: tuple[tuple[str, Severity], ...] = ()
+    references: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+    checklist: tuple[str, ...] = ()  # C01..C18 items this finding serves
+    fix: str = ""
+    confidence: str = "high"  # high, medium, low
+    suppression: Suppression | None = None
+    properties: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def fixable(self) -> bool:
+        return bool(self.package and self.package.fixed_version) or (
+            self.kind is not Kind.VULNERABILITY and bool(self.fix)
+        )
+
+    @property
+    def suppressed(self) -> bool:
+        return self.suppression is not None
+
+    @property
+    def fingerprint(self) -> str:
+        """A stable identity that survives line moves and re-runs.
+
+        Vulnerabilities: (id, package name, package version, package path in the image).
+        Other findings: (rule, file, image path, and the finding's own key property when it
+        has one, e.g. the ENV name), never the line number.
+        """
+        if self.package is not None:
+            parts = [self.rule_id, self.package.name, self.package.version, self.package.path]
+        else:
+            key = dict(self.properties).get("key", "")
+            parts = [self.rule_id, self.location.path, self.location.image_path, key]
+        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+    def with_suppression(self, suppression: Suppression) -> Finding:
+        return replace(self, suppression=suppression)
+
+    def property(self, name: str, default: str = "") -> str:
+        return dict(self.properties).get(name, default)
+
+
+def sort_key(finding: Finding) -> tuple[int, int, float, str, str]:
+    """Most severe first, fixable first, highest score first, then stable by id."""
+    return (
+        -finding.severity.rank,
+        0 if finding.fixable else 1,
+        -(finding.cvss_score or 0.0),
+        finding.rule_id,
+        finding.package.name if finding.package else finding.location.path,
+    )
+
+
+class RunStatus(enum.Enum):
+    OK = "ok"
+    FAILED = "failed"
+    SKIPPED = "skipped"  # not asked for, not installed on the CLI, or not applicable
+    NOT_IMPLEMENTED = "not-implemented"
+
+
+@dataclass(frozen=True, slots=True)
+class ToolRun:
+    """What one external tool (trivy, grype, docker build, ...) did in this run."""
+
+    name: str
+    status: RunStatus
+    version: str = ""
+    reason: str = ""
+    duration_s: float = 0.0
+    information_uri: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """A failure or a skipped step, recorded as data so everything else is still published.
+
+    Becomes a SARIF ``toolExecutionNotification`` and a line in the summary.
+    """
+
+    level: str  # "error", "warning" or "note"
+    stage: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class StageResult:
+    name: str
+    status: RunStatus
+    detail: str = ""
+    duration_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class LayerInfo:
+    diff_id: str
+    created_by: str = ""  # the history entry that made this layer
+    created: str = ""  # ISO-8601 creation time from the history
+    size: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ImageInfo:
+    """What the pipeline knows about the image it scanned."""
+
+    reference: str
+    image_id: str = ""
+    repo_digests: tuple[str, ...] = ()
+    size: int = 0
+    os: str = ""
+    architecture: str = ""
+    config: Mapping[str, Any] = field(default_factory=dict)
+    layers: tuple[LayerInfo, ...] = ()
+    history: tuple[Mapping[str, Any], ...] = ()
+    archive: str = ""  # path of the exported docker-archive, when one was written
+    built: bool = False  # built by this run (versus taken as it was)
+
+    @property
+    def digest(self) -> str:
+        for entry in self.repo_digests:
+            if "@" in entry:
+                return entry.split("@", 1)[1]
+        return ""
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """Everything one run produced, handed to the formatters and the gate."""
+
+    findings: tuple[Finding, ...]
+    tool_runs: tuple[ToolRun, ...] = ()
+    stages: tuple[StageResult, ...] = ()
+    notifications: tuple[Notification, ...] = ()
+    image: ImageInfo | None = None
+    dockerfile: str = ""  # repository-relative
+    context: str = ""
+    category: str = ""
+    settings: tuple[tuple[str, str], ...] = ()  # settings in force, for the summary
+    extras: Mapping[str, Any] = field(default_factory=dict)  # e.g. the runtime probe result
+
+    def active(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if not f.suppressed)
+
+    def counts_by_severity(self, include_suppressed: bool = False) -> dict[Severity, int]:
+        counts = {severity: 0 for severity in SEVERITIES_DESCENDING}
+        for finding in self.findings if include_suppressed else self.active():
+            counts[finding.severity] += 1
+        return counts
+
+    def failed_tools(self) -> tuple[ToolRun, ...]:
+        return tuple(run for run in self.tool_runs if run.status is RunStatus.FAILED)
+
+
+def highest(severities: Iterable[Severity]) -> Severity:
+    return max(severities, default=Severity.UNKNOWN)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleDoc:
+    """Documentation of one hardening rule or runtime probe, for `hardening rules` and SARIF.
+
+    Vulnerability "rules" are not documented here: the SARIF writer makes them from findings.
+    """
+
+    id: str  # stable, e.g. DH-D101
+    name: str  # kebab-case, e.g. final-stage-runs-as-root
+    title: str  # one line
+    severity: Severity
+    kind: Kind
+    checklist: tuple[str, ...]  # C01..C18
+    why: str
+    fix: str
+    example_bad: str = ""
+    example_good: str = ""
+    owasp: str = ""  # e.g. A01
+    cross_refs: tuple[str, ...] = ()  # e.g. ("hadolint:DL3002", "dockle:CIS-DI-0001")
+    target: str = "dockerfile"  # dockerfile, image, compose, runtime, context
+
+    @property
+    def help_markdown(self) -> str:
+        parts = [f"**{self.title}**", "", self.why, "", f"**Fix:** {self.fix}"]
+        if self.example_bad:
+            parts += ["", "Before:", "```dockerfile", self.example_bad, "```"]
+        if self.example_good:
+            parts += ["", "After:", "```dockerfile", self.example_good, "```"]
+        if self.cross_refs:
+            parts += ["", "Equivalent checks: " + ", ".join(self.cross_refs)]
+        return "\n".join(parts)

@@ -1,0 +1,175 @@
+"""The resolved inputs of one run, validated before anything is built or written.
+
+The CLI and the action entrypoint both turn what they were given into a :class:`ScanRequest`
+through :func:`resolve_scan_request`; every usage error is raised here, before the pipeline
+starts, so a bad input never leaves half-written files behind.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hardening.errors import UsageError
+from hardening.model import Kind, Severity
+
+KNOWN_SCANNERS = ("trivy", "grype")
+GATE_LEVELS = ("critical", "high", "medium", "low", "none")
+
+
+@dataclass(frozen=True, slots=True)
+class BuildSecret:
+    """A BuildKit secret: its id and where its value comes from (a file or an env var).
+
+    The value itself is never held here, so it cannot leak into a log or a report.
+    """
+
+    id: str
+    src: str = ""  # a file path
+    env: str = ""  # an environment variable name
+
+
+@dataclass(frozen=True, slots=True)
+class ScanRequest:
+    workspace: Path  # repository root; SARIF paths are relative to it
+    context: Path | None = None
+    dockerfile: Path | None = None
+    target: str = ""
+    build_args: tuple[tuple[str, str], ...] = ()
+    build_secrets: tuple[BuildSecret, ...] = ()
+    platform: str = ""
+    tags: tuple[str, ...] = ()
+    image: str = ""  # an existing image reference: skip the build
+    image_archive: Path | None = None  # an existing docker-archive: skip build and export
+    compose_file: Path | None = None
+    scanners: tuple[str, ...] = KNOWN_SCANNERS
+    scanners_explicit: bool = False  # asked for by name: a missing one is a failure
+    scanner_timeout_s: float = 900.0
+    scanner_extra_args: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    db_cache_dir: Path | None = None
+    probes: bool = True
+    trial_grace_s: float = 5.0
+    fail_on: Severity | None = Severity.HIGH  # None: never fail on findings
+    fail_on_kinds: frozenset[Kind] = frozenset(Kind)
+    ignore_unfixed: bool = False
+    sarif_path: Path = Path("docker-hardening.sarif")
+    summary_path: Path = Path("docker-hardening.md")
+    category: str = ""
+    keep_image: bool = True
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def dockerfile_relpath(self) -> str:
+        if self.dockerfile is None:
+            return ""
+        return relpath(self.dockerfile, self.workspace)
+
+    @property
+    def automation_category(self) -> str:
+        """A stable SARIF category per Dockerfile (never the tag or digest of the image)."""
+        if self.category:
+            return self.category.rstrip("/") + "/"
+        if self.dockerfile is not None:
+            return f"docker-hardening/{self.dockerfile_relpath}/"
+        name = self.image.split("@", 1)[0].rsplit(":", 1)[0] if self.image else "image"
+        return f"docker-hardening/{name}/"
+
+
+def relpath(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return os.path.relpath(path.resolve(), root.resolve()).replace(os.sep, "/")
+
+
+def parse_fail_on(value: str) -> Severity | None:
+    text = value.strip().lower()
+    if text not in GATE_LEVELS:
+        raise UsageError(
+            f"fail-on must be one of {', '.join(GATE_LEVELS)}, not {value!r}",
+            "set fail-on to a severity such as high",
+        )
+    return None if text == "none" else Severity(text)
+
+
+def parse_kinds(value: str) -> frozenset[Kind]:
+    kinds = set()
+    for item in split_list(value):
+        try:
+            kinds.add(Kind(item.lower()))
+        except ValueError:
+            valid = ", ".join(k.value for k in Kind)
+            raise UsageError(
+                f"unknown finding kind {item!r} in fail-on-kinds", f"use any of: {valid}"
+            ) from None
+    return frozenset(kinds)
+
+
+def parse_scanners(value: str) -> tuple[str, ...]:
+    names = tuple(dict.fromkeys(s.lower() for s in split_list(value)))
+    for name in names:
+        if name not in KNOWN_SCANNERS:
+            raise UsageError(
+                f"unknown scanner {name!r}", f"use any of: {', '.join(KNOWN_SCANNERS)}"
+            )
+    return names
+
+
+def parse_key_values(lines: list[str], what: str) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for line in lines:
+        if not line.strip():
+            continue
+        key, sep, value = line.strip().partition("=")
+        if not sep or not key:
+            raise UsageError(f"{what} entry {line!r} is not NAME=VALUE", f"write it as NAME=VALUE")
+        pairs.append((key.strip(), value))
+    return tuple(pairs)
+
+
+def parse_build_secret(spec: str) -> BuildSecret:
+    """Read ``id=NAME,src=PATH`` or ``id=NAME,env=VAR`` (docker buildx's own --secret syntax)."""
+    fields: dict[str, str] = {}
+    for part in spec.split(","):
+        key, sep, value = part.strip().partition("=")
+        if not sep:
+            raise UsageError(
+                f"build secret {spec.split(',')[0]!r} is not in the form id=NAME,src=FILE",
+                "write build secrets as id=NAME,src=FILE or id=NAME,env=VAR",
+            )
+        fields[key.strip()] = value.strip()
+    secret_id = fields.get("id", "")
+    src = fields.get("src", fields.get("source", ""))
+    env = fields.get("env", "")
+    if not secret_id or not (src or env):
+        raise UsageError(
+            "a build secret needs an id and a src file or an env variable",
+            "write build secrets as id=NAME,src=FILE or id=NAME,env=VAR",
+        )
+    if src and not Path(src).is_file():
+        raise UsageError(f"build secret {secret_id!r}: file {src} does not exist", "check its src path")
+    if env and env not in os.environ:
+        raise UsageError(
+            f"build secret {secret_id!r}: environment variable {env} is not set",
+            "export it before the scan, or use src=FILE",
+        )
+    return BuildSecret(id=secret_id, src=src, env=env)
+
+
+def split_list(value: str) -> list[str]:
+    """Split a comma- or newline-separated input, as GitHub users write lists in YAML."""
+    return [item.strip() for chunk in value.splitlines() for item in chunk.split(",") if item.strip()]
+
+
+def check_build_inputs(context: Path, dockerfile: Path) -> None:
+    if not context.is_dir():
+        raise UsageError(
+            f"build context {context} is not a directory",
+            "pass the folder that holds your Dockerfile, or --image to scan an existing image",
+        )
+    if not dockerfile.is_file():
+        raise UsageError(
+            f"Dockerfile {dockerfile} does not exist",
+            "pass --dockerfile PATH, or put a Dockerfile in the context folder",
+        )
