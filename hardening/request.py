@@ -123,7 +123,7 @@ def parse_key_values(lines: list[str], what: str) -> tuple[tuple[str, str], ...]
             continue
         key, sep, value = line.strip().partition("=")
         if not sep or not key:
-            raise UsageError(f"{what} entry {line!r} is not NAME=VALUE", f"write it as NAME=VALUE")
+            raise UsageError(f"{what} entry {line!r} is not NAME=VALUE", "write it as NAME=VALUE")
         pairs.append((key.strip(), value))
     return tuple(pairs)
 
@@ -148,7 +148,9 @@ def parse_build_secret(spec: str) -> BuildSecret:
             "write build secrets as id=NAME,src=FILE or id=NAME,env=VAR",
         )
     if src and not Path(src).is_file():
-        raise UsageError(f"build secret {secret_id!r}: file {src} does not exist", "check its src path")
+        raise UsageError(
+            f"build secret {secret_id!r}: file {src} does not exist", "check its src path"
+        )
     if env and env not in os.environ:
         raise UsageError(
             f"build secret {secret_id!r}: environment variable {env} is not set",
@@ -159,7 +161,9 @@ def parse_build_secret(spec: str) -> BuildSecret:
 
 def split_list(value: str) -> list[str]:
     """Split a comma- or newline-separated input, as GitHub users write lists in YAML."""
-    return [item.strip() for chunk in value.splitlines() for item in chunk.split(",") if item.strip()]
+    return [
+        item.strip() for chunk in value.splitlines() for item in chunk.split(",") if item.strip()
+    ]
 
 
 def check_build_inputs(context: Path, dockerfile: Path) -> None:
