@@ -1,0 +1,170 @@
+"""The GitHub Action edge: read INPUT_* once, run the same pipeline as the CLI, report.
+
+GitHub passes each input as ``INPUT_<NAME>`` with the name upper-cased and dashes kept
+(``fail-on`` -> ``INPUT_FAIL-ON``); the underscore spelling is accepted too.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from hardening.errors import ExitCode, HardeningError, UsageError
+from hardening.request import (
+    ScanRequest,
+    check_build_inputs,
+    parse_build_secret,
+    parse_fail_on,
+    parse_key_values,
+    parse_kinds,
+    parse_scanners,
+)
+
+# Every input action.yml declares, with its default; a test keeps the two in step.
+INPUT_DEFAULTS: dict[str, str] = {
+    "context": ".",
+    "dockerfile": "",
+    "target": "",
+    "build-args": "",
+    "build-secrets": "",
+    "platform": "",
+    "image": "",
+    "compose-file": "",
+    "scanners": "trivy,grype",
+    "scanner-timeout": "900",
+    "fail-on": "high",
+    "fail-on-kinds": "vulnerability,secret,misconfiguration,runtime",
+    "ignore-unfixed": "false",
+    "probes": "true",
+    "trial-grace-period": "5",
+    "sarif-file": "docker-hardening.sarif",
+    "summary-file": "docker-hardening.md",
+    "category": "",
+    "comment": "true",
+    "check-run": "false",
+    "github-token": "",
+    "db-cache-dir": ".cache/docker-hardening",
+    "config-file": ".hardening.yml",
+}
+
+
+class Inputs:
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+
+    def get(self, name: str) -> str:
+        for key in (f"INPUT_{name.upper()}", f"INPUT_{name.upper().replace('-', '_')}"):
+            value = self._environ.get(key)
+            if value is not None and value.strip() != "":
+                return value.strip()
+        return INPUT_DEFAULTS[name]
+
+    def flag(self, name: str) -> bool:
+        value = self.get(name).lower()
+        if value in ("true", "yes", "on", "1"):
+            return True
+        if value in ("false", "no", "off", "0", ""):
+            return False
+        raise UsageError(f"input {name} must be true or false, not {value!r}", "use true or false")
+
+    def number(self, name: str) -> float:
+        try:
+            return float(self.get(name))
+        except ValueError:
+            raise UsageError(
+                f"input {name} must be a number of seconds, not {self.get(name)!r}",
+                "use a number such as 5",
+            ) from None
+
+
+def request_from_inputs(environ: Mapping[str, str]) -> ScanRequest:
+    inputs = Inputs(environ)
+    workspace = Path(environ.get("GITHUB_WORKSPACE") or os.getcwd()).resolve()
+
+    def in_workspace(value: str) -> Path:
+        path = Path(value)
+        return (path if path.is_absolute() else workspace / path).resolve()
+
+    context = in_workspace(inputs.get("context"))
+    dockerfile = (
+        in_workspace(inputs.get("dockerfile"))
+        if inputs.get("dockerfile")
+        else (context / "Dockerfile")
+    )
+    image = inputs.get("image")
+    if image:
+        if not dockerfile.is_file():
+            dockerfile = None  # type: ignore[assignment]
+    else:
+        check_build_inputs(context, dockerfile)
+    compose = in_workspace(inputs.get("compose-file")) if inputs.get("compose-file") else None
+    if compose is not None and not compose.is_file():
+        raise UsageError(f"compose-file {compose} does not exist", "check the compose-file input")
+    secrets = tuple(
+        parse_build_secret(line)
+        for line in inputs.get("build-secrets").splitlines()
+        if line.strip()
+    )
+    return ScanRequest(
+        workspace=workspace,
+        context=context if context.is_dir() else None,
+        dockerfile=dockerfile,
+        target=inputs.get("target"),
+        build_args=parse_key_values(inputs.get("build-args").splitlines(), "build-args"),
+        build_secrets=secrets,
+        platform=inputs.get("platform"),
+        image=image,
+        compose_file=compose,
+        scanners=parse_scanners(inputs.get("scanners")),
+        scanners_explicit=True,  # the action always asks for its scanners by name
+        scanner_timeout_s=inputs.number("scanner-timeout"),
+        db_cache_dir=in_workspace(inputs.get("db-cache-dir")),
+        probes=inputs.flag("probes"),
+        trial_grace_s=inputs.number("trial-grace-period"),
+        fail_on=parse_fail_on(inputs.get("fail-on")),
+        fail_on_kinds=parse_kinds(inputs.get("fail-on-kinds")),
+        ignore_unfixed=inputs.flag("ignore-unfixed"),
+        sarif_path=in_workspace(inputs.get("sarif-file")),
+        summary_path=in_workspace(inputs.get("summary-file")),
+        category=inputs.get("category"),
+        extra={
+            "comment": str(inputs.flag("comment")).lower(),
+            "check-run": str(inputs.flag("check-run")).lower(),
+            "config-file": inputs.get("config-file"),
+        },
+    )
+
+
+def die(message: str, code: ExitCode, environ: Mapping[str, str]) -> int:
+    """One ``::error::`` line, and the same explanation in the step summary."""
+    escaped = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    print(f"::error title=docker-hardening::{escaped}", flush=True)
+    summary = environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as handle:
+            handle.write(f"### docker-hardening could not run\n\n{message}\n")
+    return int(code)
+
+
+def main(environ: Mapping[str, str] | None = None) -> int:
+    env = dict(os.environ if environ is None else environ)
+    token = Inputs(env).get("github-token")
+    if token:
+        print(f"::add-mask::{token}", flush=True)
+    print("[docker-hardening] starting", file=sys.stderr, flush=True)
+    try:
+        request = request_from_inputs(env)
+    except HardeningError as exc:
+        return die(exc.one_line(), exc.exit_code, env)
+    from hardening.github_publish import action_publisher, write_action_outputs
+    from hardening.pipeline import run_scan
+
+    try:
+        result = run_scan(request, publisher=action_publisher(request, env, token))
+    except HardeningError as exc:
+        return die(exc.one_line(), exc.exit_code, env)
+    write_action_outputs(result, env)
+    print(result.gate.reason, flush=True)
+    return int(result.exit_code)

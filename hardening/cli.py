@@ -1,0 +1,314 @@
+"""The `hardening` command. Only this module (and the action entrypoint) exits the process.
+
+Commands: scan, lint, probe, merge, rules. Exit codes: 0 passed, 1 gate failed on findings,
+2 usage or configuration error, 3 a tool or infrastructure failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from hardening import __version__
+from hardening.errors import ExitCode, HardeningError, UsageError
+from hardening.request import (
+    GATE_LEVELS,
+    ScanRequest,
+    check_build_inputs,
+    parse_build_secret,
+    parse_fail_on,
+    parse_key_values,
+    parse_kinds,
+    parse_scanners,
+)
+
+EXIT_CODES_HELP = (
+    "exit codes: 0 passed; 1 the gate failed on findings; 2 usage or configuration error; "
+    "3 a tool or infrastructure failure (no engine, a failed build or scanner)"
+)
+
+
+def _add_output_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--sarif", metavar="PATH", help="write the SARIF file here")
+    parser.add_argument("--summary", metavar="PATH", help="write the Markdown summary here")
+
+
+def _add_gate_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--fail-on",
+        default="high",
+        metavar="LEVEL",
+        help=f"fail on findings at or above this severity: {', '.join(GATE_LEVELS)} (default high)",
+    )
+    parser.add_argument(
+        "--fail-on-kinds",
+        default="vulnerability,secret,misconfiguration,runtime",
+        metavar="KINDS",
+        help="finding kinds that can fail the gate (default: all)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hardening",
+        description="Build, scan, check and probe a Docker image; write one SARIF file.",
+        epilog=EXIT_CODES_HELP,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    scan = sub.add_parser(
+        "scan",
+        help="the whole pipeline: build, scan, check, probe, report",
+        epilog=EXIT_CODES_HELP,
+    )
+    scan.add_argument("context", nargs="?", default=".", help="build context (default .)")
+    scan.add_argument("-f", "--dockerfile", metavar="PATH", help="default: CONTEXT/Dockerfile")
+    scan.add_argument("--target", default="", help="build this stage")
+    scan.add_argument("--build-arg", action="append", default=[], metavar="NAME=VALUE")
+    scan.add_argument(
+        "--secret",
+        action="append",
+        default=[],
+        metavar="id=NAME,src=FILE|env=VAR",
+        help="a BuildKit build secret (its value is never printed)",
+    )
+    scan.add_argument("--platform", default="")
+    scan.add_argument("-t", "--tag", action="append", default=[], help="also tag the build")
+    scan.add_argument("--image", default="", help="scan this existing image; skip the build")
+    scan.add_argument(
+        "--image-archive", metavar="PATH", help="scan this docker-archive; skip build and export"
+    )
+    scan.add_argument("--compose-file", metavar="PATH")
+    scan.add_argument(
+        "--scanners",
+        default=None,
+        help="trivy,grype (default: both when installed; named scanners must succeed)",
+    )
+    scan.add_argument("--scanner-timeout", type=float, default=900.0, metavar="SECONDS")
+    scan.add_argument("--db-cache-dir", metavar="DIR", help="vulnerability database cache")
+    scan.add_argument("--no-probes", action="store_true", help="do not run the image")
+    scan.add_argument("--trial-grace", type=float, default=5.0, metavar="SECONDS")
+    scan.add_argument("--ignore-unfixed", action="store_true")
+    scan.add_argument("--category", default="", help="SARIF category (automationDetails.id)")
+    scan.add_argument("--workspace", metavar="DIR", help="repository root (default: cwd)")
+    _add_gate_options(scan)
+    _add_output_options(scan)
+
+    lint = sub.add_parser(
+        "lint", help="static checks only (Dockerfile, .dockerignore, compose); no Docker needed"
+    )
+    lint.add_argument("paths", nargs="*", default=["."], help="Dockerfiles or folders")
+    lint.add_argument("--compose-file", metavar="PATH")
+    lint.add_argument("--target", default="")
+    lint.add_argument("--workspace", metavar="DIR")
+    _add_gate_options(lint)
+    _add_output_options(lint)
+
+    probe = sub.add_parser("probe", help="run an image and report its real runtime")
+    probe.add_argument("image")
+    probe.add_argument("--json", action="store_true", help="print the result as JSON")
+    probe.add_argument("--min-uid", type=int, default=1000)
+    probe.add_argument("--trial-grace", type=float, default=5.0, metavar="SECONDS")
+    probe.add_argument("--no-trial", action="store_true")
+
+    merge = sub.add_parser("merge", help="turn Trivy/Grype JSON reports into one SARIF file")
+    merge.add_argument("reports", nargs="+", metavar="REPORT")
+    merge.add_argument("-o", "--output", required=True, metavar="PATH")
+    merge.add_argument("--dockerfile", metavar="PATH", help="place results on its lines")
+    merge.add_argument("--summary", metavar="PATH")
+    merge.add_argument("--category", default="")
+
+    rules = sub.add_parser("rules", help="list the rules, or explain one")
+    rules.add_argument("rule_id", nargs="?", metavar="ID")
+    rules.add_argument("--json", action="store_true", help="every rule's metadata as JSON")
+    return parser
+
+
+def _workspace(value: str | None) -> Path:
+    path = Path(value) if value else Path.cwd()
+    if not path.is_dir():
+        raise UsageError(f"workspace {path} is not a directory", "pass an existing folder")
+    return path.resolve()
+
+
+def scan_request_from_args(args: argparse.Namespace) -> ScanRequest:
+    workspace = _workspace(args.workspace)
+    if args.image and args.image_archive:
+        raise UsageError("--image and --image-archive exclude each other", "pass only one")
+    context: Path | None = Path(args.context)
+    dockerfile: Path | None = (
+        Path(args.dockerfile) if args.dockerfile else Path(args.context) / "Dockerfile"
+    )
+    image_archive = Path(args.image_archive) if args.image_archive else None
+    if args.image or image_archive:
+        if image_archive is not None and not image_archive.is_file():
+            raise UsageError(f"image archive {image_archive} does not exist", "check the path")
+        # Without a build, a Dockerfile is still used for the checks and locations if present.
+        if dockerfile is not None and not dockerfile.is_file():
+            if args.dockerfile:
+                raise UsageError(f"Dockerfile {dockerfile} does not exist", "check --dockerfile")
+            dockerfile = None
+        if context is not None and not context.is_dir():
+            context = None
+    else:
+        assert context is not None and dockerfile is not None
+        check_build_inputs(context, dockerfile)
+    compose = Path(args.compose_file) if args.compose_file else None
+    if compose is not None and not compose.is_file():
+        raise UsageError(f"compose file {compose} does not exist", "check --compose-file")
+    explicit = args.scanners is not None
+    scanners = parse_scanners(args.scanners) if explicit else ("trivy", "grype")
+    return ScanRequest(
+        workspace=workspace,
+        context=context.resolve() if context else None,
+        dockerfile=dockerfile.resolve() if dockerfile else None,
+        target=args.target,
+        build_args=parse_key_values(args.build_arg, "--build-arg"),
+        build_secrets=tuple(parse_build_secret(s) for s in args.secret),
+        platform=args.platform,
+        tags=tuple(args.tag),
+        image=args.image,
+        image_archive=image_archive.resolve() if image_archive else None,
+        compose_file=compose.resolve() if compose else None,
+        scanners=scanners,
+        scanners_explicit=explicit,
+        scanner_timeout_s=args.scanner_timeout,
+        db_cache_dir=Path(args.db_cache_dir).resolve() if args.db_cache_dir else None,
+        probes=not args.no_probes,
+        trial_grace_s=args.trial_grace,
+        fail_on=parse_fail_on(args.fail_on),
+        fail_on_kinds=parse_kinds(args.fail_on_kinds),
+        ignore_unfixed=args.ignore_unfixed,
+        sarif_path=Path(args.sarif or "docker-hardening.sarif").resolve(),
+        summary_path=Path(args.summary or "docker-hardening.md").resolve(),
+        category=args.category,
+    )
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    request = scan_request_from_args(args)
+    from hardening.pipeline import run_scan
+
+    result = run_scan(request)
+    print(result.gate.reason)
+    return int(result.exit_code)
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    from hardening.lint_command import run_lint
+
+    return run_lint(args)
+
+
+def cmd_probe(args: argparse.Namespace) -> int:
+    from hardening.adapters import docker_engine
+    from hardening.probes import ProbeOptions, judge, probe_image
+
+    client = docker_engine.connect()
+    options = ProbeOptions(
+        min_uid=args.min_uid, grace_s=args.trial_grace, run_trial=not args.no_trial
+    )
+    result = probe_image(client, args.image, options)
+    findings = judge(result, options, None)
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2, sort_keys=True))
+    else:
+        from hardening.probes import format_result
+
+        print(format_result(result))
+        for finding in findings:
+            print(f"{finding.severity.value:>8}  {finding.rule_id}  {finding.message}")
+    return int(ExitCode.GATE_FAILED if findings else ExitCode.PASSED)
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from hardening.merge_command import run_merge
+
+    return run_merge(args)
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    from hardening.pipeline import all_rule_docs
+
+    docs = all_rule_docs()
+    if args.rule_id:
+        doc = docs.get(args.rule_id) or next(
+            (d for d in docs.values() if d.name == args.rule_id), None
+        )
+        if doc is None:
+            raise UsageError(
+                f"no rule {args.rule_id!r}", "run `hardening rules` to list every rule id"
+            )
+        if args.json:
+            print(json.dumps(rule_doc_json(doc), indent=2))
+        else:
+            from hardening.rules.docs import format_rule
+
+            print(format_rule(doc))
+        return 0
+    if args.json:
+        print(
+            json.dumps(
+                [rule_doc_json(d) for d in sorted(docs.values(), key=lambda d: d.id)], indent=2
+            )
+        )
+        return 0
+    for doc in sorted(docs.values(), key=lambda d: d.id):
+        items = ",".join(doc.checklist)
+        print(f"{doc.id:<9} {doc.severity.value:<8} {items:<12} {doc.name}: {doc.title}")
+    return 0
+
+
+def rule_doc_json(doc: object) -> dict[str, object]:
+    from hardening.model import RuleDoc
+
+    assert isinstance(doc, RuleDoc)
+    return {
+        "id": doc.id,
+        "name": doc.name,
+        "title": doc.title,
+        "severity": doc.severity.value,
+        "kind": doc.kind.value,
+        "target": doc.target,
+        "checklist": list(doc.checklist),
+        "owasp": doc.owasp,
+        "cross_refs": list(doc.cross_refs),
+        "why": doc.why,
+        "fix": doc.fix,
+        "example_bad": doc.example_bad,
+        "example_good": doc.example_good,
+    }
+
+
+COMMANDS = {
+    "scan": cmd_scan,
+    "lint": cmd_lint,
+    "probe": cmd_probe,
+    "merge": cmd_merge,
+    "rules": cmd_rules,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse already printed one usage line and the error
+        return int(exc.code) if isinstance(exc.code, int) else int(ExitCode.USAGE)
+    try:
+        return COMMANDS[args.command](args)
+    except HardeningError as exc:
+        print(f"error: {exc.one_line()}", file=sys.stderr)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return int(ExitCode.TOOL_FAILURE)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,42 @@
+"""`hardening merge`: existing Trivy and Grype JSON reports into one de-duplicated SARIF file."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from hardening.errors import ExitCode, UsageError
+from hardening.lint_command import write_outputs
+from hardening.model import Report, RunStatus, StageResult, ToolRun
+
+
+def run_merge(args: argparse.Namespace) -> int:
+    from hardening.report.locate import dockerfile_index_from_text, locate_image_findings
+    from hardening.scanners.load import load_report
+    from hardening.scanners.merge import merge_findings
+
+    workspace = Path.cwd().resolve()
+    dockerfile = Path(args.dockerfile) if args.dockerfile else None
+    if dockerfile is not None and not dockerfile.is_file():
+        raise UsageError(f"Dockerfile {dockerfile} does not exist", "check --dockerfile")
+    parsed = [load_report(Path(path)) for path in args.reports]
+    findings = merge_findings(f for report in parsed for f in report.findings)
+    index = None
+    relative = ""
+    if dockerfile is not None:
+        from hardening.request import relpath
+
+        relative = relpath(dockerfile, workspace)
+        index = dockerfile_index_from_text(dockerfile.read_text(errors="replace"), relative)
+    located = locate_image_findings(findings, None, index)
+    runs = tuple(ToolRun(report.tool, RunStatus.OK, version=report.version) for report in parsed)
+    report = Report(
+        findings=tuple(located),
+        tool_runs=runs,
+        stages=(StageResult("merge", RunStatus.OK, f"{len(parsed)} report(s)"),),
+        dockerfile=relative,
+        category=(args.category or f"docker-hardening/{relative or 'merge'}/").rstrip("/") + "/",
+    )
+    write_outputs(report, args.output, args.summary, workspace)
+    print(f"{len(located)} finding(s) from {len(parsed)} report(s) written to {args.output}")
+    return int(ExitCode.PASSED)

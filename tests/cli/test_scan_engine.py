@@ -1,0 +1,112 @@
+"""`hardening scan` on the real engine: the example, a failing build, and no engine at all."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.support.cli import REPO_ROOT, run_cli
+from tests.support.engine import DEBIAN_IMAGE
+
+pytestmark = pytest.mark.docker
+
+LOCAL_BASE = f"BASE_IMAGE={DEBIAN_IMAGE}"
+
+
+def _sarif(path: Path) -> dict:  # type: ignore[type-arg]
+    return json.loads(path.read_text())
+
+
+def _validate_schema(shared: Path, document: dict) -> None:  # type: ignore[type-arg]
+    import jsonschema
+
+    schema = json.loads((shared / "schemas" / "sarif-schema-2.1.0.json").read_text())
+    jsonschema.Draft4Validator(schema).validate(document)
+
+
+def test_example_scan_builds_exports_and_reports(
+    tmp_path: Path, shared: Path, debian_image: str
+) -> None:
+    sarif = tmp_path / "insecure.sarif"
+    summary = tmp_path / "insecure.md"
+    result = run_cli(
+        "scan",
+        "examples/insecure",
+        "--build-arg",
+        LOCAL_BASE,
+        "--sarif",
+        str(sarif),
+        "--summary",
+        str(summary),
+        "--trial-grace",
+        "1",
+        "--no-probes",
+    )
+    # Scanners are not installed here: skipped with a warning, not a failure, on the CLI.
+    assert result.code == 1, result.output  # the insecure example fails the gate
+    document = _sarif(sarif)
+    _validate_schema(shared, document)
+    run = document["runs"][0]
+    rule_ids = {r["ruleId"] for r in run["results"]}
+    assert any(i.startswith("DH-D") for i in rule_ids)  # Dockerfile rules ran
+    assert run["automationDetails"]["id"] == "docker-hardening/examples/insecure/Dockerfile/"
+    text = summary.read_text()
+    assert "failed" in text.lower()
+    # The secret in ENV is reported but its value is never written anywhere.
+    assert "correct-horse-battery-staple" not in sarif.read_text()
+    assert "correct-horse-battery-staple" not in text
+    assert "correct-horse-battery-staple" not in result.output
+
+
+def test_failed_build_is_a_tool_failure_with_complete_outputs(
+    tmp_path: Path, shared: Path, busybox_image: str
+) -> None:
+    (tmp_path / "Dockerfile").write_text(
+        f"FROM {busybox_image}\nRUN echo about-to-fail && exit 7\n"
+    )
+    sarif = tmp_path / "out.sarif"
+    summary = tmp_path / "out.md"
+    result = run_cli(
+        "scan",
+        ".",
+        "--sarif",
+        str(sarif),
+        "--summary",
+        str(summary),
+        "--no-probes",
+        cwd=tmp_path,
+    )
+    assert result.code == 3, result.output
+    assert "docker build failed" in result.stderr
+    assert "about-to-fail" in result.stderr  # the log tail is shown
+    document = _sarif(sarif)
+    _validate_schema(shared, document)
+    invocation = document["runs"][0]["invocations"][0]
+    assert invocation["executionSuccessful"] is False
+    messages = [n["message"]["text"] for n in invocation["toolExecutionNotifications"]]
+    assert any("docker build failed" in m for m in messages)
+    assert "docker build failed" in summary.read_text()
+
+
+def test_no_engine_is_a_tool_failure_but_lint_still_works(tmp_path: Path, shared: Path) -> None:
+    no_engine = {"DOCKER_HOST": f"unix://{tmp_path}/no-such.sock"}
+    sarif = tmp_path / "out.sarif"
+    result = run_cli(
+        "scan",
+        str(REPO_ROOT / "examples/insecure"),
+        "--sarif",
+        str(sarif),
+        "--summary",
+        str(tmp_path / "out.md"),
+        env=no_engine,
+        cwd=tmp_path,
+    )
+    assert result.code == 3
+    assert "no Docker engine answers" in result.stderr
+    _validate_schema(shared, _sarif(sarif))
+    # Static checks need no engine.
+    lint = run_cli("lint", str(REPO_ROOT / "examples/insecure"), env=no_engine, cwd=tmp_path)
+    assert lint.code == 1, lint.output
+    assert "DH-D" in lint.stdout
