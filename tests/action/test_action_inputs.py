@@ -1,0 +1,102 @@
+"""action.yml and the code agree: every declared input is read, every read input declared."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from hardening import action
+from hardening.errors import UsageError
+from hardening.model import Kind, Severity
+from tests.support.cli import REPO_ROOT
+
+
+def _declared() -> dict[str, dict[str, str]]:
+    document = YAML(typ="safe").load((REPO_ROOT / "action.yml").read_text())
+    return dict(document["inputs"])
+
+
+def test_declared_inputs_and_defaults_match_the_code() -> None:
+    declared = _declared()
+    assert set(declared) == set(action.INPUT_DEFAULTS)
+    for name, spec in declared.items():
+        if name == "github-token":
+            continue  # the runner fills ${{ github.token }}; the code sees the value
+        assert str(spec.get("default", "")) == action.INPUT_DEFAULTS[name], name
+        assert spec.get("description"), name
+
+
+def test_every_declared_input_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    read: list[str] = []
+    original = action.Inputs.get
+
+    def spy(self: action.Inputs, name: str) -> str:
+        read.append(name)
+        return original(self, name)
+
+    monkeypatch.setattr(action.Inputs, "get", spy)
+    env = {"GITHUB_WORKSPACE": str(tmp_path), "INPUT_GITHUB-TOKEN": "t"}
+    action.request_from_inputs(env)
+    action.Inputs(env).get("github-token")  # read by main() for masking and publishing
+    assert set(_declared()) <= set(read)
+
+
+def test_inputs_arrive_as_github_passes_them(tmp_path: Path) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "Dockerfile").write_text("FROM scratch\n")
+    env = {
+        "GITHUB_WORKSPACE": str(tmp_path),
+        "INPUT_CONTEXT": "app",
+        "INPUT_FAIL-ON": "critical",  # dashes kept, as the runner does
+        "INPUT_FAIL_ON_KINDS": "vulnerability, secret",  # underscore spelling accepted too
+        "INPUT_BUILD-ARGS": "A=1\nB=two words",
+        "INPUT_IGNORE-UNFIXED": "true",
+        "INPUT_TRIAL-GRACE-PERIOD": "2.5",
+    }
+    request = action.request_from_inputs(env)
+    assert request.context == (tmp_path / "app").resolve()
+    assert request.dockerfile == (tmp_path / "app" / "Dockerfile").resolve()
+    assert request.fail_on is Severity.CRITICAL
+    assert request.fail_on_kinds == {Kind.VULNERABILITY, Kind.SECRET}
+    assert request.build_args == (("A", "1"), ("B", "two words"))
+    assert request.ignore_unfixed is True
+    assert request.trial_grace_s == 2.5
+    assert request.scanners_explicit is True  # the action always asks for both by name
+    assert request.automation_category == "docker-hardening/app/Dockerfile/"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("INPUT_FAIL-ON", "urgent", "fail-on must be one of"),
+        ("INPUT_PROBES", "maybe", "input probes must be true or false"),
+        ("INPUT_TRIAL-GRACE-PERIOD", "soon", "must be a number"),
+        ("INPUT_SCANNERS", "snyk", "unknown scanner"),
+    ],
+)
+def test_bad_inputs_are_usage_errors(tmp_path: Path, name: str, value: str, message: str) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    with pytest.raises(UsageError) as error:
+        action.request_from_inputs({"GITHUB_WORKSPACE": str(tmp_path), name: value})
+    assert message in error.value.one_line()
+
+
+def test_usage_error_in_the_action_prints_one_error_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    summary = tmp_path / "summary.md"
+    code = action.main(
+        {
+            "GITHUB_WORKSPACE": str(tmp_path),
+            "GITHUB_STEP_SUMMARY": str(summary),
+            "INPUT_CONTEXT": "missing",
+        }
+    )
+    assert code == 2
+    out = capsys.readouterr().out
+    errors = [line for line in out.splitlines() if line.startswith("::error")]
+    assert len(errors) == 1 and "is not a directory" in errors[0]
+    assert "could not run" in summary.read_text()
