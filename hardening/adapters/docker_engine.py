@@ -63,7 +63,7 @@ class BuildClient:
 def _docker_executables() -> list[str]:
     """Every docker client on PATH, in PATH order, plus Debian's usual location."""
     found: list[str] = []
-    for folder in os.environ.get("PATH", "").split(os.pathsep) + ["/usr/bin"]:
+    for folder in [*os.environ.get("PATH", "").split(os.pathsep), "/usr/bin"]:
         candidate = Path(folder) / "docker"
         if candidate.is_file() and os.access(candidate, os.X_OK):
             real = str(candidate.resolve())

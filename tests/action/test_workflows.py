@@ -19,14 +19,18 @@ def _run(*cmd: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_action_yml_matches_githubs_action_schema() -> None:
-    result = _run(str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.github-actions", "action.yml")
+    result = _run(
+        str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.github-actions", "action.yml"
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_workflows_match_githubs_workflow_schema() -> None:
     assert WORKFLOWS, "expected workflow files"
     result = _run(
-        str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows",
+        str(BIN / "check-jsonschema"),
+        "--builtin-schema",
+        "vendor.github-workflows",
         *map(str, WORKFLOWS),
     )
     assert result.returncode == 0, result.stdout + result.stderr
