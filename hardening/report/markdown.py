@@ -1,0 +1,213 @@
+"""The report people read: PR comment, job summary and check-run text, from one renderer.
+
+Order: verdict, counts, scorecard, top findings, hardened runtime flags, run details, then
+every finding in collapsible sections. It always fits the target's limit: details are cut
+from the least severe up, and the cut says how many were left out and where the rest is.
+Secret values never reach here: secret findings carry only their rule, file and line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from hardening.model import SEVERITIES_DESCENDING, Finding, Kind, Report, RunStatus, sort_key
+from hardening.report.scorecard import Verdict, scorecard
+
+COMMENT_LIMIT = 60_000  # GitHub's comment limit is 65,536 characters
+CHECK_RUN_LIMIT = 65_000  # check-run summary and text: 65,535 each
+SUMMARY_LIMIT = 900_000  # the job summary: 1 MiB per step
+TOP = 10
+ICONS = {
+    Verdict.PASS: "✅",
+    Verdict.FAIL: "❌",
+    Verdict.NOT_CHECKED: "➖",
+    Verdict.NOT_APPLICABLE: "⚪",
+}
+_ESCAPE = re.compile(r"([\\`*_{}\[\]<>|#!~])")
+
+
+def esc(text: Any) -> str:
+    """Escape user-controlled text for a Markdown table cell: no HTML, no broken tables."""
+    flat = " ".join(str(text).split())
+    return _ESCAPE.sub(r"\\\1", flat)
+
+
+def where(finding: Finding) -> str:
+    loc = finding.location
+    if loc.path and loc.line:
+        return f"`{loc.path}:{loc.line}`".replace("|", "\\|")
+    if loc.path:
+        return f"`{loc.path}`".replace("|", "\\|")
+    if loc.image_path:
+        return f"image `{loc.image_path}`".replace("|", "\\|")
+    return ""
+
+
+def source(finding: Finding) -> str:
+    tools = set(finding.tools)
+    if finding.kind is Kind.RUNTIME:
+        return "runtime"
+    if {"trivy", "grype"} <= tools:
+        return "both"
+    if "trivy" in tools:
+        return "trivy"
+    if "grype" in tools:
+        return "grype"
+    return "hardening"
+
+
+def verdict_line(report: Report) -> str:
+    gate = report.extras.get("gate") or {}
+    reason = gate.get("reason", "")
+    if gate.get("passed"):
+        return f"✅ **Passed** — {esc(reason.removeprefix('passed: '))}"
+    if reason.startswith("incomplete"):
+        return f"⚠️ **Incomplete** — {esc(reason.removeprefix('incomplete: '))}"
+    return f"❌ **Failed** — {esc(reason.removeprefix('failed: ')) or 'see below'}"
+
+
+def counts_table(report: Report) -> list[str]:
+    columns = ["both", "trivy", "grype", "hardening", "runtime"]
+    counts = {sev: dict.fromkeys(columns, 0) for sev in SEVERITIES_DESCENDING}
+    for finding in report.active():
+        counts[finding.severity][source(finding)] += 1
+    lines = [
+        "| severity | total | Trivy + Grype | Trivy only | Grype only | hardening | runtime |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for severity in SEVERITIES_DESCENDING:
+        row = counts[severity]
+        total = sum(row.values())
+        if total or severity.rank >= 2:
+            cells = " | ".join(str(row[c]) for c in columns)
+            lines.append(f"| {severity.value} | {total} | {cells} |")
+    suppressed = [f for f in report.findings if f.suppressed]
+    if suppressed:
+        lines += [
+            "",
+            f"{len(suppressed)} finding(s) suppressed by ignores, VEX or inline comments (not counted).",
+        ]
+    return lines
+
+
+def scorecard_table(report: Report) -> list[str]:
+    lines = ["| item | check | result | evidence |", "|---|---|---|---|"]
+    for row in scorecard(report):
+        lines.append(
+            f"| {row.item} | {esc(row.title)} | {ICONS[row.verdict]} {row.verdict.value} | {esc(row.evidence)} |"
+        )
+    return lines
+
+
+def findings_table(findings: Iterable[Finding]) -> list[str]:
+    lines = [
+        "| severity | id | package | installed | fixed | where | seen by |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for f in findings:
+        pkg = f.package
+        title = f.title if f.kind is not Kind.VULNERABILITY else ""
+        ident = esc(f.rule_id) + (f" {esc(title)}" if title else "")
+        lines.append(
+            "| {sev} | {ident} | {name} | {ver} | {fixed} | {where} | {tools} |".format(
+                sev=f.severity.value,
+                ident=ident,
+                name=esc(pkg.name) if pkg else "",
+                ver=esc(pkg.version) if pkg else "",
+                fixed=esc(pkg.fixed_version)
+                if pkg and pkg.fixed_version
+                else ("" if pkg is None else "none"),
+                where=where(f),
+                tools=esc(", ".join(f.tools) or "docker-hardening"),
+            )
+        )
+    return lines
+
+
+def runtime_section(report: Report) -> list[str]:
+    probe = report.extras.get("probe") or {}
+    trial = probe.get("trial") or {}
+    flags = trial.get("recommended_flags") or []
+    if not flags and not trial.get("compose_snippet"):
+        return []
+    lines = ["### Hardened runtime", ""]
+    if trial.get("passed"):
+        lines.append("The image was seen running with these flags:")
+    else:
+        broken = trial.get("broken_by") or "one of the flags"
+        lines.append(
+            f"The image did not survive the hardened trial ({esc(broken)}); these flags are what it ran with:"
+        )
+    if flags:
+        lines += ["", "```sh", "docker run " + " ".join(str(f) for f in flags) + " IMAGE", "```"]
+    if trial.get("compose_snippet"):
+        lines += ["", "```yaml", str(trial["compose_snippet"]).rstrip(), "```"]
+    return lines + [""]
+
+
+def run_section(report: Report) -> list[str]:
+    lines = ["| stage | status | detail |", "|---|---|---|"]
+    for stage in report.stages:
+        lines.append(f"| {esc(stage.name)} | {stage.status.value} | {esc(stage.detail)} |")
+    for run in report.tool_runs:
+        if run.status is not RunStatus.OK:
+            lines.append(f"| {esc(run.name)} | {run.status.value} | {esc(run.reason)} |")
+    problems = [n for n in report.notifications if n.level in ("error", "warning")]
+    if problems:
+        lines += ["", "**Problems in this run:**", ""]
+        lines += [f"- {n.level}: {esc(n.stage)}: {esc(n.message)}" for n in problems]
+    if report.settings:
+        lines += ["", "Settings in force: " + ", ".join(f"`{k}={v}`" for k, v in report.settings)]
+    return lines
+
+
+def render_report(report: Report, *, limit: int = SUMMARY_LIMIT, marker: str = "") -> str:
+    subject = report.dockerfile or (report.image.reference if report.image else "") or "image"
+    head = [marker] if marker else []
+    head += [f"## docker-hardening: `{subject}`".replace("|", "\\|"), "", verdict_line(report), ""]
+    head += (
+        counts_table(report) + ["", "### Hardening scorecard", ""] + scorecard_table(report) + [""]
+    )
+    active = sorted(report.active(), key=sort_key)
+    if active:
+        head += ["### Top findings", ""] + findings_table(active[:TOP]) + [""]
+    head += runtime_section(report)
+    head += (
+        ["<details><summary>Run details</summary>", ""]
+        + run_section(report)
+        + ["", "</details>", ""]
+    )
+    text = "\n".join(head)
+    footer_room = 600
+    body: list[str] = []
+    groups = [
+        ("Active findings", active),
+        ("Suppressed findings", sorted((f for f in report.findings if f.suppressed), key=sort_key)),
+    ]
+    omitted = 0
+    budget = limit - len(text) - footer_room
+    for title, findings in groups:
+        if not findings:
+            continue
+        section = [f"<details><summary>{title} ({len(findings)})</summary>", ""]
+        table = findings_table(findings)
+        used = sum(len(line) + 1 for line in section) + len(table[0]) + len(table[1]) + 30
+        kept = table[:2]
+        for line, _finding in zip(table[2:], findings, strict=True):
+            if used + len(line) + 1 > budget:
+                break
+            kept.append(line)
+            used += len(line) + 1
+        shown = len(kept) - 2
+        omitted += len(findings) - shown
+        if shown:
+            body += [*section, *kept, "", "</details>", ""]
+            budget -= used
+    if omitted:
+        body.append(
+            f"_{omitted} lower-severity finding(s) are not listed here to stay within GitHub's size "
+            "limit; the SARIF file (Security tab, or the workflow artifact) has every one._"
+        )
+    return text + "\n".join(body) + "\n"

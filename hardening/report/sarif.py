@@ -1,0 +1,374 @@
+"""One SARIF 2.1.0 file for everything: both scanners' findings, the hardening rules and the
+runtime probes, in one run of one tool, shaped for GitHub code scanning.
+
+The log, run, tool, invocation and notifications are sarif-om objects. Rules and results are
+built as plain dicts: at 100,000 findings the attrs objects and their generic serializer cost
+several times the time budget, and the dicts are the same JSON.
+
+GitHub's limits are applied here, most severe first, with an honest count of what was left
+out: 25,000 results and 25,000 rules per run, 1,000 locations per result, 10 MB gzipped.
+"""
+
+from __future__ import annotations
+
+import datetime
+import gzip
+import json
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attr
+import sarif_om
+
+from hardening import INFORMATION_URI, TOOL_NAME, __version__
+from hardening.model import Finding, Kind, Report, RuleDoc, RunStatus, Severity, sort_key
+from hardening.report.fingerprint import line_hashes
+
+SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+MAX_RESULTS = 25_000
+MAX_RULES = 25_000
+MAX_LOCATIONS = 1_000
+MAX_GZIP_BYTES = 10 * 1024 * 1024
+MAX_TAGS = 10
+FINGERPRINT_KEY = "dockerHardeningFinding/v1"
+SCANNER_URIS = {
+    "trivy": "https://github.com/aquasecurity/trivy",
+    "grype": "https://github.com/anchore/grype",
+}
+
+
+def to_json(value: Any) -> Any:
+    """Serialize sarif-om (attrs) objects by their schema property names, dropping unset ones."""
+    if attr.has(type(value)):
+        out: dict[str, Any] = {}
+        for field in attr.fields(type(value)):
+            item = getattr(value, field.name)
+            default = field.default
+            if isinstance(default, attr.Factory):  # type: ignore[arg-type]
+                default = default.factory()
+            if item is None or (default is not attr.NOTHING and item == default):
+                continue
+            out[field.metadata.get("schema_property_name", field.name)] = to_json(item)
+        return out
+    if isinstance(value, dict):
+        return {key: to_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_json(item) for item in value]
+    return value
+
+
+def _score(finding: Finding) -> float:
+    if finding.kind is Kind.VULNERABILITY and finding.cvss_score is not None:
+        return max(0.0, min(10.0, finding.cvss_score))
+    return finding.severity.security_severity
+
+
+def _rule_from_doc(doc: RuleDoc) -> dict[str, Any]:
+    tags = ["security", doc.kind.value, doc.target, *doc.checklist]
+    if doc.owasp:
+        tags.append(f"owasp-{doc.owasp.lower()}")
+    return {
+        "id": doc.id,
+        "name": _pascal(doc.name),
+        "shortDescription": {"text": doc.title},
+        "fullDescription": {"text": doc.why},
+        "helpUri": f"{INFORMATION_URI}/blob/main/docs/rules.md#{doc.id.lower()}",
+        "help": {"text": f"{doc.why}\n\nFix: {doc.fix}", "markdown": doc.help_markdown},
+        "defaultConfiguration": {"level": doc.severity.sarif_level},
+        "properties": {
+            "tags": list(dict.fromkeys(tags))[:MAX_TAGS],
+            "security-severity": f"{doc.severity.security_severity:.1f}",
+            "precision": "high",
+            "problem.severity": _problem_severity(doc.severity),
+        },
+    }
+
+
+def _rule_from_findings(rule_id: str, findings: Sequence[Finding]) -> dict[str, Any]:
+    """A rule for a vulnerability or an undocumented id, made from what its findings say."""
+    first = findings[0]
+    score = max(_score(f) for f in findings)
+    severity = max(f.severity for f in findings)
+    title = first.title or rule_id
+    packages = sorted({f.package.name for f in findings if f.package})
+    fixed = sorted(
+        {f.package.fixed_version for f in findings if f.package and f.package.fixed_version}
+    )
+    fix = (
+        f"Upgrade {', '.join(packages) or 'the package'} to {', '.join(fixed)} or later, "
+        "or rebuild on a base image that ships it."
+        if fixed
+        else "No fixed version is known yet; reduce exposure (a smaller base image, remove the "
+        "package if unused) or record a reasoned ignore."
+    )
+    if first.kind is not Kind.VULNERABILITY and first.fix:
+        fix = first.fix
+    references = list(dict.fromkeys(r for f in findings for r in f.references))[:5]
+    markdown = f"**{_md(title)}**\n\n{_md(first.message)}\n\n**Fix:** {_md(fix)}"
+    if references:
+        markdown += "\n\n" + "\n".join(f"- <{r}>" for r in references)
+    rule: dict[str, Any] = {
+        "id": rule_id,
+        "name": _pascal(rule_id),
+        "shortDescription": {"text": _truncate(title, 1000)},
+        "fullDescription": {"text": _truncate(first.message or title, 4000)},
+        "help": {"text": f"{first.message}\n\nFix: {fix}", "markdown": markdown},
+        "defaultConfiguration": {"level": severity.sarif_level},
+        "properties": {
+            "tags": ["security", first.kind.value, *first.checklist][:MAX_TAGS],
+            "security-severity": f"{score:.1f}",
+            "precision": "very-high" if len(first.tools) > 1 else "high",
+            "problem.severity": _problem_severity(severity),
+        },
+    }
+    if references:
+        rule["helpUri"] = references[0]
+    return rule
+
+
+def _problem_severity(severity: Severity) -> str:
+    return {"error": "error", "warning": "warning"}.get(severity.sarif_level, "recommendation")
+
+
+def _pascal(text: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^A-Za-z0-9]+", text) if part)
+
+
+def _md(text: str) -> str:
+    return re.sub(r"([\\`*_{}\[\]<>|])", r"\\\1", text)
+
+
+def _truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _location(finding: Finding, report: Report) -> tuple[str, int, int]:
+    """A repo-relative file and line for every result, the best one known."""
+    loc = finding.location
+    if loc.path:
+        return loc.path, max(1, loc.line), max(loc.end_line, loc.line, 1)
+    if report.dockerfile:
+        return report.dockerfile, 1, 1
+    if loc.image_path:
+        return loc.image_path.lstrip("/") or "image", 1, 1
+    if finding.package and finding.package.path:
+        return finding.package.path.lstrip("/"), 1, 1
+    return "Dockerfile", 1, 1
+
+
+def _message(finding: Finding) -> str:
+    text = finding.message or finding.title or finding.rule_id
+    if finding.fix and finding.kind is not Kind.VULNERABILITY and "Fix:" not in text:
+        text = f"{text} Fix: {finding.fix}"
+    if finding.location.note and finding.location.note not in text:
+        text = f"{text} ({finding.location.note})"
+    return _truncate(text, 16_000)
+
+
+def _result(
+    finding: Finding, rule_index: int, report: Report, hashes: Mapping[str, Mapping[int, str]]
+) -> dict[str, Any]:
+    path, line, end_line = _location(finding, report)
+    physical: dict[str, Any] = {
+        "artifactLocation": {"uri": path},
+        "region": {"startLine": line, "endLine": end_line},
+    }
+    location: dict[str, Any] = {"physicalLocation": physical}
+    image_path = finding.location.image_path or (finding.package.path if finding.package else "")
+    if image_path:
+        location["logicalLocations"] = [
+            {"fullyQualifiedName": image_path, "kind": "module" if finding.package else "resource"}
+        ]
+    fingerprints = {FINGERPRINT_KEY: finding.fingerprint}
+    line_hash = hashes.get(path, {}).get(line)
+    if line_hash and finding.package is None:
+        # File results: GitHub's own line hash. Image results keep only the stable
+        # (rule, package, version, path) hash, so moving the FROM line never re-opens them.
+        fingerprints["primaryLocationLineHash"] = line_hash
+    properties: dict[str, Any] = {
+        "kind": finding.kind.value,
+        "severity": finding.severity.value,
+        "tools": list(finding.tools) or [TOOL_NAME],
+        "fingerprint": finding.fingerprint,
+    }
+    if finding.tool_severities:
+        properties["toolSeverities"] = {tool: sev.value for tool, sev in finding.tool_severities}
+    if finding.cvss_score is not None:
+        properties["cvssScore"] = finding.cvss_score
+    if finding.package:
+        pkg = finding.package
+        properties["package"] = {
+            key: value
+            for key, value in (
+                ("name", pkg.name),
+                ("version", pkg.version),
+                ("fixedVersion", pkg.fixed_version),
+                ("type", pkg.type),
+                ("purl", pkg.purl),
+                ("path", pkg.path),
+            )
+            if value
+        }
+    if finding.location.layer:
+        properties["layer"] = finding.location.layer
+    if finding.aliases:
+        properties["aliases"] = list(finding.aliases)
+    if finding.checklist:
+        properties["checklist"] = list(finding.checklist)
+    if finding.confidence != "high":
+        properties["confidence"] = finding.confidence
+    for key, value in finding.properties:
+        properties.setdefault(key, value)
+    result: dict[str, Any] = {
+        "ruleId": finding.rule_id,
+        "ruleIndex": rule_index,
+        "level": finding.severity.sarif_level,
+        "message": {"text": _message(finding)},
+        "locations": [location],
+        "partialFingerprints": fingerprints,
+        "properties": properties,
+    }
+    if finding.suppression is not None:
+        result["suppressions"] = [
+            {
+                "kind": finding.suppression.kind,
+                "status": "accepted",
+                "justification": _truncate(finding.suppression.justification, 2000),
+            }
+        ]
+    return result
+
+
+def _line_hashes(findings: Sequence[Finding], workspace: Path | None) -> dict[str, dict[int, str]]:
+    if workspace is None:
+        return {}
+    hashes: dict[str, dict[int, str]] = {}
+    for path in {f.location.path for f in findings if f.location.path and f.package is None}:
+        source = workspace / path
+        if source.is_file():
+            hashes[path] = line_hashes(source.read_text(encoding="utf-8", errors="replace"))
+    return hashes
+
+
+def _notifications(report: Report) -> list[sarif_om.Notification]:
+    notes = [
+        sarif_om.Notification(
+            message=sarif_om.Message(text=f"{note.stage}: {note.message}"), level=note.level
+        )
+        for note in report.notifications
+    ]
+    seen = {n.message.text for n in notes}
+    for run in report.tool_runs:
+        text = f"{run.name}: {run.reason or run.status.value}"
+        if run.status is RunStatus.FAILED and not any(run.reason in s for s in seen if run.reason):
+            notes.append(sarif_om.Notification(message=sarif_om.Message(text=text), level="error"))
+    return notes
+
+
+def build_sarif(
+    report: Report, rule_docs: Mapping[str, RuleDoc], workspace: Path | None = None
+) -> dict[str, Any]:
+    ordered = sorted(report.findings, key=sort_key)
+    omitted = max(0, len(ordered) - MAX_RESULTS)
+    kept = ordered[:MAX_RESULTS]
+    document = _assemble(report, kept, rule_docs, workspace, omitted)
+    # Over GitHub's 10 MB (gzipped) upload limit: drop the least severe results until it fits.
+    while kept and len(gzip.compress(json.dumps(document).encode(), 6)) > MAX_GZIP_BYTES:
+        drop = max(1, len(kept) // 10)
+        kept = kept[:-drop]
+        omitted += drop
+        document = _assemble(report, kept, rule_docs, workspace, omitted)
+    return document
+
+
+def _assemble(
+    report: Report,
+    findings: Sequence[Finding],
+    rule_docs: Mapping[str, RuleDoc],
+    workspace: Path | None,
+    omitted: int,
+) -> dict[str, Any]:
+    by_rule: dict[str, list[Finding]] = {}
+    for finding in findings:
+        by_rule.setdefault(finding.rule_id, []).append(finding)
+    rule_ids = list(by_rule)[:MAX_RULES]
+    rules = [
+        _rule_from_doc(rule_docs[rid])
+        if rid in rule_docs
+        else _rule_from_findings(rid, by_rule[rid])
+        for rid in rule_ids
+    ]
+    rule_index = {rid: i for i, rid in enumerate(rule_ids)}
+    hashes = _line_hashes(findings, workspace)
+    results = [
+        _result(f, rule_index[f.rule_id], report, hashes)
+        for f in findings
+        if f.rule_id in rule_index
+    ]
+    extensions = [
+        sarif_om.ToolComponent(
+            name=run.name,
+            version=run.version or None,
+            information_uri=SCANNER_URIS.get(run.name, run.information_uri or None),
+        )
+        for run in report.tool_runs
+        if run.name in SCANNER_URIS and run.status is RunStatus.OK
+    ]
+    driver = sarif_om.ToolComponent(
+        name=TOOL_NAME,
+        version=__version__,
+        semantic_version=__version__,
+        information_uri=INFORMATION_URI,
+    )
+    failed = bool(report.failed_tools()) or any(n.level == "error" for n in report.notifications)
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    invocation = sarif_om.Invocation(
+        execution_successful=not failed,
+        end_time_utc=now,
+        tool_execution_notifications=_notifications(report) or None,
+    )
+    image = report.image
+    run_properties: dict[str, Any] = {
+        "stages": {s.name: s.status.value for s in report.stages},
+        "counts": {sev.value: n for sev, n in report.counts_by_severity().items()},
+        "suppressed": sum(1 for f in report.findings if f.suppressed),
+        "resultsOmitted": omitted,
+        "toolRuns": [
+            {"name": r.name, "status": r.status.value, "version": r.version, "reason": r.reason}
+            for r in report.tool_runs
+        ],
+    }
+    if omitted:
+        run_properties["resultsOmittedNote"] = (
+            f"{omitted} lower-severity result(s) were left out to stay within GitHub's limits"
+        )
+    if image is not None:
+        run_properties["image"] = {
+            "reference": image.reference,
+            "id": image.image_id,
+            "digest": image.digest,
+        }
+    run = sarif_om.Run(
+        tool=sarif_om.Tool(driver=driver, extensions=extensions or None),
+        invocations=[invocation],
+        automation_details=sarif_om.RunAutomationDetails(id=report.category or None),
+        column_kind="unicodeCodePoints",
+    )
+    out = to_json(sarif_om.SarifLog(version="2.1.0", runs=[run], schema_uri=SCHEMA_URI))
+    run_json = out["runs"][0]
+    run_json["tool"]["driver"]["rules"] = rules
+    run_json["results"] = results
+    run_json["properties"] = run_properties
+    return {"$schema": out.pop("$schema", SCHEMA_URI), **out}
+
+
+def write_sarif(
+    report: Report, path: Path, rule_docs: Mapping[str, RuleDoc], workspace: Path | None = None
+) -> int:
+    """Write the SARIF file; returns how many results were left out for GitHub's limits."""
+    document = build_sarif(report, rule_docs, workspace)
+    path.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    path.chmod(0o644)
+    return int(document["runs"][0]["properties"]["resultsOmitted"])
