@@ -1,0 +1,147 @@
+"""Grype's native JSON (0.7 to 0.114, with or without EPSS) into Findings.
+
+One Grype match is one (vulnerability, package). Where Grype reports an advisory (GHSA-,
+ELSA-, ALAS-, ...) whose ``relatedVulnerabilities`` name CVEs, the match becomes one finding per
+related CVE, keeping the advisory id as an alias: that is where Trivy, which reports by CVE,
+meets it. An id with no related CVE stays itself. Negligible stays negligible and Unknown stays
+unknown.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hardening.model import Finding, Kind, Location, Package, Severity
+from hardening.scanners.common import CVE_RE, ParsedReport
+
+TOOL = "grype"
+# Package databases: a package's files in other layers say more about where it came from.
+_DB_PATHS = (
+    "/var/lib/dpkg/status",
+    "/lib/apk/db/installed",
+    "/var/lib/rpm/",
+    "/usr/lib/sysimage/rpm/",
+    "/var/lib/dpkg/status.d/",
+)
+
+
+def _score(entries: Any) -> float | None:
+    best: float | None = None
+    best_version = ""
+    for entry in entries or []:
+        if not isinstance(entry, dict):
+            continue
+        metrics = entry.get("metrics") or {}
+        score = metrics.get("baseScore") if isinstance(metrics, dict) else None
+        version = str(entry.get("version", ""))
+        if isinstance(score, int | float) and (best is None or version > best_version):
+            best, best_version = float(score), version
+    return best
+
+
+def _location(artifact: dict[str, Any]) -> Location:
+    locations = [loc for loc in artifact.get("locations") or [] if isinstance(loc, dict)]
+    chosen = next(
+        (loc for loc in locations if not str(loc.get("path", "")).startswith(_DB_PATHS)),
+        locations[0] if locations else {},
+    )
+    return Location(layer=str(chosen.get("layerID", "")), image_path=str(chosen.get("path", "")))
+
+
+def _package(artifact: dict[str, Any], location: Location) -> Package:
+    return Package(
+        name=str(artifact.get("name", "")),
+        version=str(artifact.get("version", "")),
+        type=str(artifact.get("type", "")),
+        purl=str(artifact.get("purl", "") or ""),
+        path=location.image_path
+        if str(artifact.get("type", "")) not in ("deb", "apk", "rpm")
+        else "",
+    )
+
+
+def _match(match: dict[str, Any]) -> list[Finding]:
+    vuln = match.get("vulnerability") or {}
+    artifact = match.get("artifact") or {}
+    if not isinstance(vuln, dict) or not isinstance(artifact, dict) or not vuln.get("id"):
+        return []
+    vid = str(vuln["id"]).strip()
+    related = [r for r in match.get("relatedVulnerabilities") or [] if isinstance(r, dict)]
+    fix = vuln.get("fix") or {}
+    fixed_versions = [str(v) for v in (fix.get("versions") or []) if v]
+    location = _location(artifact)
+    package = _package(artifact, location)
+    if fixed_versions:
+        package = Package(
+            package.name, package.version, ", ".join(fixed_versions), package.type,
+            package.purl, package.path,
+        )  # fmt: skip
+    severity = Severity.parse(vuln.get("severity"))
+    description = str(vuln.get("description", "") or "")
+    score = _score(vuln.get("cvss"))
+    references = [str(u) for u in vuln.get("urls") or [] if u]
+    if vuln.get("dataSource"):
+        references.insert(0, str(vuln["dataSource"]))
+    related_cves = [str(r["id"]) for r in related if CVE_RE.match(str(r.get("id", "")))]
+    for r in related:
+        description = description or str(r.get("description", "") or "")
+        if score is None:
+            score = _score(r.get("cvss"))
+    epss = [e for e in vuln.get("epss") or [] if isinstance(e, dict)]
+    properties: tuple[tuple[str, str], ...] = ()
+    if epss:
+        properties = (("epss", str(epss[0].get("epss", ""))),)
+    if CVE_RE.match(vid) or not related_cves:
+        ids = [(vid, ())]
+    else:
+        ids = [(cve, (vid,)) for cve in dict.fromkeys(related_cves)]
+    findings = []
+    for rule_id, aliases in ids:
+        fixed = f" Fixed in {package.fixed_version}." if package.fixed_version else " No fix yet."
+        findings.append(
+            Finding(
+                rule_id=rule_id,
+                kind=Kind.VULNERABILITY,
+                severity=severity,
+                title=rule_id if not aliases else f"{rule_id} ({aliases[0]})",
+                message=(
+                    f"{rule_id} in {package.name} {package.version}: "
+                    f"{description or 'see the references'}"
+                )[:2000]
+                + fixed,
+                cvss_score=score,
+                package=package,
+                location=location,
+                tools=(TOOL,),
+                tool_severities=((TOOL, severity),),
+                references=tuple(dict.fromkeys(references)),
+                aliases=tuple(aliases),
+                checklist=("C15",),
+                properties=properties,
+            )
+        )
+    return findings
+
+
+def parse_grype(document: Any, source: str = "") -> ParsedReport:
+    findings: list[Finding] = []
+    for match in document.get("matches") or []:
+        if isinstance(match, dict):
+            findings.extend(_match(match))
+    descriptor = document.get("descriptor") or {}
+    version = str(descriptor.get("version", "") if isinstance(descriptor, dict) else "")
+    target = document.get("source") or {}
+    name = ""
+    if isinstance(target, dict):
+        inner = target.get("target")
+        name = str(inner.get("userInput", "") if isinstance(inner, dict) else inner or "")
+    return ParsedReport(TOOL, version, tuple(findings), source, name)
+
+
+def looks_like_grype(document: Any) -> bool:
+    return (
+        isinstance(document, dict)
+        and "matches" in document
+        and isinstance(document.get("descriptor"), dict)
+        and str(document["descriptor"].get("name", "grype")).lower() == "grype"
+    )

@@ -1,0 +1,47 @@
+"""Read a scanner report from a file, telling Trivy's JSON from Grype's by its shape."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from hardening.errors import UsageError
+from hardening.scanners.common import ParsedReport
+from hardening.scanners.grype import looks_like_grype, parse_grype
+from hardening.scanners.trivy import looks_like_trivy, parse_trivy
+
+EXPECTED = "Trivy JSON (--format json) or Grype JSON (-o json)"
+
+
+def parse_document(document: Any, source: str) -> ParsedReport:
+    if looks_like_trivy(document):
+        return parse_trivy(document, source)
+    if looks_like_grype(document):
+        return parse_grype(document, source)
+    if isinstance(document, dict) and "runs" in document and "version" in document:
+        kind = "a SARIF file"
+    elif isinstance(document, dict) and document.get("bomFormat") == "CycloneDX":
+        kind = "a CycloneDX SBOM"
+    else:
+        kind = "neither Trivy's nor Grype's JSON"
+    raise UsageError(
+        f"{source} is {kind}; expected {EXPECTED}",
+        "run the scanner with JSON output and pass that file",
+    )
+
+
+def load_report(path: Path) -> ParsedReport:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"report {path} does not exist", "check the path") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"report {path} cannot be read: {exc}", f"pass {EXPECTED}") from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(
+            f"{path} is not JSON (line {exc.lineno}: {exc.msg})", f"pass {EXPECTED}"
+        ) from None
+    return parse_document(document, str(path))

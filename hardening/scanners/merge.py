@@ -1,0 +1,120 @@
+"""De-duplication of Trivy's and Grype's vulnerability findings.
+
+Rules (these decide the merged count, so they are stated here where they are applied):
+
+1. Identity is the triple (vulnerability id, package, installed version).
+2. Ids are normalized so both tools meet on the CVE: the parsers already expand an advisory
+   (GHSA-, ELSA-, ALAS-, ...) into one finding per related CVE with the advisory as an alias;
+   here ids compare case-insensitively, and an advisory id one tool reports on its own is folded into the
+   CVE when the other tool's finding for the same package and version lists it as an alias.
+3. A package is its ecosystem and its name as that ecosystem compares names
+   (``common.package_key``): the PURL type wins over the tools' own type names, qualifiers
+   such as ``distro=debian-12.7`` versus ``distro=debian-12&upstream=...`` are ignored.
+4. The same triple from both tools is ONE finding: tools are listed (sorted), each tool's own
+   severity is kept in ``tool_severities``, the finding's severity is the highest, and a
+   disagreement is recorded in the ``severity-disagreement`` property. References and aliases
+   are united; the fixed version, CVSS score and locations are taken from the first finding
+   that has them, Trivy's first (its layer diff id is per package, not per file).
+5. Findings only one tool saw stay, listing that tool. Duplicates from one tool (the same
+   triple matched twice) collapse the same way. Findings that are not vulnerabilities pass
+   through unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+
+from hardening.model import Finding, Kind, Package, Severity, sort_key
+from hardening.scanners.common import package_key
+
+Triple = tuple[str, tuple[str, str], str]
+_TOOL_ORDER = {"trivy": 0, "grype": 1}
+
+
+def identity(finding: Finding) -> Triple:
+    assert finding.package is not None
+    return finding.rule_id.upper(), package_key(finding.package), finding.package.version
+
+
+def _fold_advisories(vulns: list[Finding]) -> list[Finding]:
+    """Rename an advisory id to its CVE where another finding of the same package says so."""
+    cve_of: dict[tuple[str, tuple[str, str], str], str] = {}
+    for f in vulns:
+        assert f.package is not None
+        if f.rule_id.upper().startswith("CVE-"):
+            for alias in f.aliases:
+                cve_of[(alias.upper(), package_key(f.package), f.package.version)] = f.rule_id
+    if not cve_of:
+        return vulns
+    out = []
+    for f in vulns:
+        assert f.package is not None
+        cve = cve_of.get((f.rule_id.upper(), package_key(f.package), f.package.version))
+        if cve and not f.rule_id.upper().startswith("CVE-"):
+            f = replace(f, rule_id=cve, aliases=tuple(dict.fromkeys((*f.aliases, f.rule_id))))
+        out.append(f)
+    return out
+
+
+def _combine(group: list[Finding]) -> Finding:
+    group.sort(key=lambda f: min((_TOOL_ORDER.get(t, 9) for t in f.tools), default=9))
+    first = group[0]
+    if len(group) == 1:
+        return first
+    tools = sorted({t for f in group for t in f.tools}, key=lambda t: (_TOOL_ORDER.get(t, 9), t))
+    severities: dict[str, Severity] = {}
+    for f in group:
+        for tool, severity in f.tool_severities:
+            severities[tool] = max(severities.get(tool, severity), severity)
+    severity = max((f.severity for f in group), default=Severity.UNKNOWN)
+    package = first.package
+    assert package is not None
+    fixed = next(
+        (f.package.fixed_version for f in group if f.package and f.package.fixed_version), ""
+    )
+    purl = next((f.package.purl for f in group if f.package and f.package.purl), "")
+    path = next((f.package.path for f in group if f.package and f.package.path), "")
+    package = Package(package.name, package.version, fixed, package.type, purl, path)
+    location = next((f.location for f in group if f.location.layer), first.location)
+    properties = dict(first.properties)
+    for f in group[1:]:
+        for key, value in f.properties:
+            properties.setdefault(key, value)
+    if len(set(severities.values())) > 1:
+        properties["severity-disagreement"] = ",".join(
+            f"{tool}={severities[tool].value}" for tool in sorted(severities)
+        )
+    rule_id = first.rule_id
+    aliases = tuple(
+        dict.fromkeys(a for f in group for a in f.aliases if a.upper() != rule_id.upper())
+    )
+    return replace(
+        first,
+        rule_id=rule_id,
+        severity=severity,
+        cvss_score=next((f.cvss_score for f in group if f.cvss_score is not None), None),
+        package=package,
+        location=location,
+        tools=tuple(tools),
+        tool_severities=tuple(sorted(severities.items())),
+        references=tuple(dict.fromkeys(r for f in group for r in f.references)),
+        aliases=aliases,
+        title=next((f.title for f in group if f.title and f.title != rule_id), first.title),
+        properties=tuple(sorted(properties.items())),
+    )
+
+
+def merge_findings(findings: Iterable[Finding]) -> list[Finding]:
+    others: list[Finding] = []
+    vulns: list[Finding] = []
+    for finding in findings:
+        if finding.kind is Kind.VULNERABILITY and finding.package is not None:
+            vulns.append(finding)
+        else:
+            others.append(finding)
+    groups: dict[Triple, list[Finding]] = {}
+    for finding in _fold_advisories(vulns):
+        groups.setdefault(identity(finding), []).append(finding)
+    merged = [_combine(group) for group in groups.values()]
+    return sorted([*merged, *others], key=sort_key)

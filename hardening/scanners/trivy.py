@@ -1,0 +1,167 @@
+"""Trivy's native JSON, both the legacy array (before 0.20) and SchemaVersion 2, into Findings.
+
+Secrets: Trivy's ``Match`` and ``Code.Lines`` contain the matched secret (masked or not); none
+of it is carried onward. A secret finding keeps the rule, the file, the line and nothing else.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hardening.model import Finding, Kind, Location, Package, Severity
+from hardening.scanners.common import ParsedReport
+
+TOOL = "trivy"
+_CVSS_PREFERENCE = ("nvd", "redhat", "ghsa", "bitnami")
+
+
+def _cvss(vuln: dict[str, Any]) -> float | None:
+    cvss = vuln.get("CVSS") or {}
+    if not isinstance(cvss, dict):
+        return None
+    sources = [s for s in _CVSS_PREFERENCE if s in cvss] + [
+        s for s in cvss if s not in _CVSS_PREFERENCE
+    ]
+    for field in ("V40Score", "V3Score", "V2Score"):
+        for source in sources:
+            entry = cvss.get(source) or {}
+            score = entry.get(field) if isinstance(entry, dict) else None
+            if isinstance(score, int | float) and score > 0:
+                return float(score)
+    return None
+
+
+def _package(vuln: dict[str, Any], result_type: str) -> Package:
+    identifier = vuln.get("PkgIdentifier") or {}
+    return Package(
+        name=str(vuln.get("PkgName", "")),
+        version=str(vuln.get("InstalledVersion", "")),
+        fixed_version=str(vuln.get("FixedVersion", "") or ""),
+        type=result_type,
+        purl=str(identifier.get("PURL", "") if isinstance(identifier, dict) else ""),
+        path=str(vuln.get("PkgPath", "") or ""),
+    )
+
+
+def _layer(item: dict[str, Any]) -> str:
+    layer = item.get("Layer") or {}
+    return str(layer.get("DiffID", "") if isinstance(layer, dict) else "")
+
+
+def _vulnerability(vuln: dict[str, Any], result: dict[str, Any]) -> Finding:
+    vid = str(vuln.get("VulnerabilityID", "")).strip()
+    result_type = str(result.get("Type", ""))
+    package = _package(vuln, result_type)
+    severity = Severity.parse(vuln.get("Severity"))
+    title = str(vuln.get("Title", "") or vid)
+    description = str(vuln.get("Description", "") or title)
+    references = [str(r) for r in vuln.get("References") or [] if r]
+    if vuln.get("PrimaryURL"):
+        references.insert(0, str(vuln["PrimaryURL"]))
+    aliases = tuple(str(v) for v in vuln.get("VendorIDs") or [] if v and v != vid)
+    fixed = f" Fixed in {package.fixed_version}." if package.fixed_version else " No fix yet."
+    return Finding(
+        rule_id=vid,
+        kind=Kind.VULNERABILITY,
+        severity=severity,
+        title=title,
+        message=f"{vid} in {package.name} {package.version}: {description}"[:2000] + fixed,
+        cvss_score=_cvss(vuln),
+        package=package,
+        location=Location(layer=_layer(vuln), image_path=package.path),
+        tools=(TOOL,),
+        tool_severities=((TOOL, severity),),
+        references=tuple(dict.fromkeys(references)),
+        aliases=aliases,
+        checklist=("C15",),
+    )
+
+
+def _secret(secret: dict[str, Any], result: dict[str, Any]) -> Finding:
+    rule = str(secret.get("RuleID", "secret"))
+    target = str(result.get("Target", ""))
+    line = int(secret.get("StartLine") or 0)
+    title = str(secret.get("Title", "") or rule)
+    severity = Severity.parse(secret.get("Severity"))
+    return Finding(
+        rule_id=f"trivy-secret/{rule}",
+        kind=Kind.SECRET,
+        severity=severity,
+        title=f"Secret in the image: {title}",
+        message=(
+            f"{title} found in {target or 'the image'}"
+            + (f" at line {line}" if line else "")
+            + " (value not shown). Remove it from the image and rotate it."
+        ),
+        location=Location(image_path=target, line=0, layer=_layer(secret)),
+        tools=(TOOL,),
+        tool_severities=((TOOL, severity),),
+        checklist=("C10",),
+        fix="Remove the file or value from every layer, rotate the credential, and pass it at "
+        "build time with RUN --mount=type=secret or at run time as a secret.",
+        properties=(("key", f"{target}:{line}"), ("secret-line", str(line))),
+    )
+
+
+def _misconfiguration(item: dict[str, Any], result: dict[str, Any]) -> Finding | None:
+    if str(item.get("Status", "FAIL")).upper() != "FAIL":
+        return None
+    check = str(item.get("AVDID") or item.get("ID") or "misconfiguration")
+    cause = item.get("CauseMetadata") or {}
+    line = int(cause.get("StartLine") or 0) if isinstance(cause, dict) else 0
+    severity = Severity.parse(item.get("Severity"))
+    target = str(result.get("Target", ""))
+    references = tuple(str(r) for r in item.get("References") or [] if r)
+    return Finding(
+        rule_id=f"trivy-config/{check}",
+        kind=Kind.MISCONFIGURATION,
+        severity=severity,
+        title=str(item.get("Title", "") or check),
+        message=str(item.get("Message", "") or item.get("Description", "") or check),
+        location=Location(image_path=target, line=line),
+        tools=(TOOL,),
+        tool_severities=((TOOL, severity),),
+        references=references,
+        fix=str(item.get("Resolution", "") or ""),
+        properties=(("key", f"{target}:{check}"),),
+    )
+
+
+def parse_trivy(document: Any, source: str = "") -> ParsedReport:
+    """Parse a loaded Trivy JSON document (list = legacy format, dict = SchemaVersion 2)."""
+    if isinstance(document, list):
+        results, version, target = document, "", ""
+    else:
+        results = document.get("Results") or []
+        trivy = document.get("Trivy") or {}
+        version = str(trivy.get("Version", "") if isinstance(trivy, dict) else "")
+        target = str(document.get("ArtifactName", ""))
+    findings: list[Finding] = []
+    for result in results:
+        if not isinstance(result, dict):
+            continue
+        for vuln in result.get("Vulnerabilities") or []:
+            if isinstance(vuln, dict) and vuln.get("VulnerabilityID"):
+                findings.append(_vulnerability(vuln, result))
+        for secret in result.get("Secrets") or []:
+            if isinstance(secret, dict):
+                findings.append(_secret(secret, result))
+        for item in result.get("Misconfigurations") or []:
+            if isinstance(item, dict):
+                finding = _misconfiguration(item, result)
+                if finding is not None:
+                    findings.append(finding)
+    return ParsedReport(TOOL, version, tuple(findings), source, target)
+
+
+def looks_like_trivy(document: Any) -> bool:
+    if isinstance(document, dict):
+        return "SchemaVersion" in document and ("Results" in document or "ArtifactName" in document)
+    if isinstance(document, list) and document:
+        first = document[0]
+        return (
+            isinstance(first, dict)
+            and "Target" in first
+            and ("Vulnerabilities" in first or "Type" in first)
+        )
+    return False
