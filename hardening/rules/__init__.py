@@ -1,0 +1,165 @@
+"""Hardening checks of the Dockerfile, the build context, the compose file and the built image.
+
+``lint`` parses each target once, runs every rule whose target is there, applies inline
+suppressions, and says for each checklist item what was checked. A rule that crashes is
+recorded and the others still run.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hardening.model import Finding, Notification, Suppression
+from hardening.rules.base import LintContext, rules
+from hardening.targets.compose import ComposeModel, find_compose, parse_compose
+from hardening.targets.dockerfile import parse_dockerfile
+from hardening.targets.dockerignore import load_dockerignore
+from hardening.targets.image import ImageFacts
+
+INLINE = re.compile(r"#\s*docker-hardening-ignore\s+([A-Za-z0-9,_-]+)\s*(.*)$")
+
+
+@dataclass(frozen=True, slots=True)
+class LintInputs:
+    workspace: Path
+    dockerfile: Path | None = None
+    context: Path | None = None
+    compose_file: Path | None = None
+    target: str = ""
+    image: ImageFacts | None = None
+    min_uid: int = 1000
+    minimal_bases: tuple[str, ...] = ()
+    discover_compose: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class LintOutcome:
+    findings: tuple[Finding, ...]
+    notifications: tuple[Notification, ...] = ()
+    checked: dict[str, str] = field(default_factory=dict)
+
+
+def _relative(path: Path, workspace: Path) -> str:
+    try:
+        return path.resolve().relative_to(workspace.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def inline_suppressions(
+    text: str, path: str
+) -> tuple[dict[int, dict[str, str]], list[Notification]]:
+    """``# docker-hardening-ignore ID[,ID] reason`` on the line before the flagged line."""
+    by_line: dict[int, dict[str, str]] = {}
+    notes: list[Notification] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = INLINE.search(line)
+        if not match:
+            continue
+        ids, reason = match.group(1).split(","), match.group(2).strip()
+        if not reason:
+            notes.append(
+                Notification(
+                    "warning",
+                    "suppressions",
+                    f"{path}:{number}: an ignore comment needs a reason; it does not suppress "
+                    f"{', '.join(ids)} until it has one",
+                )  # fmt: skip
+            )
+            continue
+        # It applies to the next line that is not a comment or blank.
+        lines = text.splitlines()
+        target = number + 1
+        while target <= len(lines) and (
+            not lines[target - 1].strip() or lines[target - 1].lstrip().startswith("#")
+        ):
+            target += 1
+        by_line.setdefault(target, {}).update({i.strip(): reason for i in ids if i.strip()})
+    return by_line, notes
+
+
+def _apply_inline(
+    findings: list[Finding], texts: dict[str, str]
+) -> tuple[list[Finding], list[Notification]]:
+    notes: list[Notification] = []
+    tables = {}
+    for path, text in texts.items():
+        tables[path], more = inline_suppressions(text, path)
+        notes.extend(more)
+    out = []
+    for f in findings:
+        reason = tables.get(f.location.path, {}).get(f.location.line, {}).get(f.rule_id)
+        if reason and not f.suppressed:
+            f = f.with_suppression(
+                Suppression("inSource", reason, f"{f.location.path}:{f.location.line - 1}")
+            )
+        out.append(f)
+    return out, notes
+
+
+def lint(inputs: LintInputs) -> LintOutcome:
+    ctx = LintContext(
+        workspace=inputs.workspace, image=inputs.image, min_uid=inputs.min_uid,
+        minimal_bases=inputs.minimal_bases,
+    )  # fmt: skip
+    texts: dict[str, str] = {}
+    if inputs.dockerfile is not None and inputs.dockerfile.is_file():
+        rel = _relative(inputs.dockerfile, inputs.workspace)
+        text = inputs.dockerfile.read_text(encoding="utf-8", errors="replace")
+        texts[rel] = text
+        ctx.dockerfile = parse_dockerfile(text, rel, inputs.target)
+    if inputs.context is not None and inputs.context.is_dir() and ctx.dockerfile is not None:
+        ctx.dockerignore = load_dockerignore(inputs.context, inputs.workspace, inputs.dockerfile)
+    compose = inputs.compose_file
+    if compose is None and inputs.discover_compose and inputs.context is not None:
+        compose = find_compose(inputs.context)
+    if compose is not None and compose.is_file():
+        rel = _relative(compose, inputs.workspace)
+        text = compose.read_text(encoding="utf-8", errors="replace")
+        texts[rel] = text
+        ctx.compose = parse_compose(text, rel)
+    available = {
+        "dockerfile": ctx.dockerfile is not None,
+        "context": ctx.dockerignore is not None,
+        "compose": isinstance(ctx.compose, ComposeModel),
+        "image": ctx.image is not None,
+    }
+    findings: list[Finding] = []
+    notes: list[Notification] = []
+    ran: dict[str, list[str]] = {}
+    for item in rules():
+        if not available.get(item.doc.target, False):
+            continue
+        try:
+            produced = list(item.check(ctx))
+        except Exception as exc:  # one broken rule must not hide the others' findings
+            notes.append(
+                Notification(
+                    "error",
+                    "hardening checks",
+                    f"{item.doc.id} crashed: {type(exc).__name__}: {exc}",
+                )
+            )
+            continue
+        findings.extend(produced)
+        for checklist_item in item.doc.checklist:
+            ran.setdefault(checklist_item, []).append(item.doc.id)
+    findings, more = _apply_inline(findings, texts)
+    notes.extend(more)
+    checked: dict[str, str] = {}
+    active = [f for f in findings if not f.suppressed]
+    for checklist_item, ids in ran.items():
+        hits = sum(1 for f in active if checklist_item in f.checklist)
+        default = (
+            f"{hits} finding(s) from {', '.join(sorted(set(ids)))}"
+            if hits
+            else f"checked by {', '.join(sorted(set(ids)))}: nothing found"
+        )
+        checked[checklist_item] = default if hits else ctx.evidence.get(checklist_item, default)
+    if ctx.compose is None and ctx.dockerfile is not None:
+        checked.setdefault(
+            "C14", "n/a: resource limits are set at run time (no compose file given)"
+        )
+    return LintOutcome(tuple(findings), tuple(notes), checked)

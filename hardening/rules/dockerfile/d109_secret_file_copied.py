@@ -1,0 +1,48 @@
+import posixpath
+from collections.abc import Iterator
+
+from hardening.model import Finding, Kind, Severity
+from hardening.rules.base import LintContext, doc, rule
+
+SECRET_FILES = (
+    "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", ".env", ".npmrc", ".pypirc", ".netrc",
+    ".git-credentials", "credentials", "credentials.json", ".pgpass", ".dockercfg",
+)  # fmt: skip
+SECRET_SUFFIXES = (".pem", ".key", ".p12", ".pfx", ".env")
+
+DOC = doc(
+    "DH-D109",
+    "secret-file-copied",
+    "A secret file is copied into the image",
+    Severity.HIGH,
+    ("C10",),
+    "Files such as private keys, .env files and package-registry credentials stay in the layer "
+    "that copied them, even if a later step deletes them.",
+    "Keep the file out of the image: mount it for the one build step that needs it "
+    "(`RUN --mount=type=secret,id=npmrc,target=/root/.npmrc npm ci`) and list it in .dockerignore.",
+    target="dockerfile",
+    owasp="A02",
+    kind=Kind.SECRET,
+    bad="COPY .npmrc /root/.npmrc\nRUN npm ci",
+    good="RUN --mount=type=secret,id=npmrc,target=/root/.npmrc npm ci",
+    refs=("dockle:CIS-DI-0010", "cis:4.10"),
+)
+
+
+@rule(DOC)
+def check(ctx: LintContext) -> Iterator[Finding]:
+    model = ctx.dockerfile
+    assert model is not None
+    for instruction in model.instructions():
+        if instruction.cmd not in ("COPY", "ADD") or instruction.flag("from") is not None:
+            continue
+        sources = [v for v in instruction.value[:-1] if not v.startswith("<<")]
+        for source in sources:
+            base = posixpath.basename(source.rstrip("/"))
+            if base in SECRET_FILES or base.endswith(SECRET_SUFFIXES):
+                yield ctx.finding(
+                    DOC,
+                    f"{instruction.cmd} {source} puts a secret file into a layer",
+                    line=instruction.line,
+                    key=source,
+                )

@@ -1,0 +1,36 @@
+from collections.abc import Iterator
+
+from hardening.model import Finding, Severity
+from hardening.rules.base import LintContext, doc, rule
+
+DOC = doc(
+    "DH-D112",
+    "add-url-without-checksum",
+    "ADD downloads a URL without verifying it",
+    Severity.MEDIUM,
+    ("C18",),
+    "ADD <url> fetches whatever the server returns at build time; a compromised or changed file "
+    "goes into the image unnoticed.",
+    "Add `--checksum=sha256:...` to the ADD (BuildKit verifies it), or download in a RUN step and "
+    "check the file against a published checksum.",
+    target="dockerfile",
+    owasp="A08",
+    bad="ADD https://example.com/tool.tar.gz /tmp/",
+    good="ADD --checksum=sha256:<digest> https://example.com/tool.tar.gz /tmp/",
+    refs=("cis:4.11",),
+)
+
+
+@rule(DOC)
+def check(ctx: LintContext) -> Iterator[Finding]:
+    model = ctx.dockerfile
+    assert model is not None
+    for instruction in model.instructions("ADD"):
+        urls = [s for s in instruction.value[:-1] if s.startswith(("http://", "https://"))]
+        if urls and not instruction.flag("checksum"):
+            yield ctx.finding(
+                DOC,
+                f"ADD {urls[0]} is not verified (no --checksum)",
+                line=instruction.line,
+                key=urls[0],
+            )

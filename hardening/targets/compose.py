@@ -1,0 +1,86 @@
+"""A compose file read once with ruamel.yaml, keeping the line of every key."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    name: str
+    line: int
+    data: Any  # ruamel CommentedMap
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.data.get(key, default) if hasattr(self.data, "get") else default
+
+    def key_line(self, key: str) -> int:
+        """1-based line of ``key`` in this service, or the service's own line."""
+        try:
+            return int(self.data.lc.key(key)[0]) + 1
+        except (AttributeError, KeyError, TypeError):
+            return self.line
+
+    def item_line(self, key: str, index: int) -> int:
+        """1-based line of the index-th item of a list under ``key``."""
+        try:
+            return int(self.data[key].lc.item(index)[0]) + 1
+        except (AttributeError, KeyError, TypeError, IndexError):
+            return self.key_line(key)
+
+    def nested(self, *keys: str) -> Any:
+        node: Any = self.data
+        for key in keys:
+            if not hasattr(node, "get"):
+                return None
+            node = node.get(key)
+        return node
+
+
+@dataclass(frozen=True, slots=True)
+class ComposeModel:
+    path: str
+    services: tuple[Service, ...]
+    error: tuple[int, str] | None = None
+
+    def __iter__(self) -> Iterator[Service]:
+        return iter(self.services)
+
+
+def parse_compose(text: str, path: str) -> ComposeModel:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    yaml = YAML(typ="rt")
+    try:
+        document = yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        return ComposeModel(path, (), ((mark.line + 1) if mark else 1, str(exc).splitlines()[0]))
+    except YAMLError as exc:
+        return ComposeModel(path, (), (1, str(exc).splitlines()[0]))
+    services_node = document.get("services") if hasattr(document, "get") else None
+    if not hasattr(services_node, "items"):
+        return ComposeModel(path, ())
+    services = []
+    for name, data in services_node.items():
+        try:
+            line = int(services_node.lc.key(name)[0]) + 1
+        except (AttributeError, KeyError):
+            line = 1
+        services.append(Service(str(name), line, data if data is not None else {}))
+    return ComposeModel(path, tuple(services))
+
+
+def find_compose(*folders: Path) -> Path | None:
+    for folder in folders:
+        for name in COMPOSE_NAMES:
+            candidate = folder / name
+            if candidate.is_file():
+                return candidate
+    return None
