@@ -11,7 +11,8 @@ from hardening.model import Report, RunStatus, StageResult, ToolRun
 
 
 def run_merge(args: argparse.Namespace) -> int:
-    from hardening.report.locate import dockerfile_index_from_text, locate_image_findings
+    from hardening.report.locate import locate_image_findings
+    from hardening.targets.dockerfile import parse_dockerfile
     from hardening.scanners.load import load_report
     from hardening.scanners.merge import merge_findings
 
@@ -27,7 +28,7 @@ def run_merge(args: argparse.Namespace) -> int:
         from hardening.request import relpath
 
         relative = relpath(dockerfile, workspace)
-        index = dockerfile_index_from_text(dockerfile.read_text(errors="replace"), relative)
+        index = parse_dockerfile(dockerfile.read_text(errors="replace"), relative)
     located = locate_image_findings(findings, None, index)
     runs = tuple(ToolRun(report.tool, RunStatus.OK, version=report.version) for report in parsed)
     report = Report(

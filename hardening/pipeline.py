@@ -256,22 +256,17 @@ def run_scan(
             from hardening.scanners.merge import merge_findings
 
             merged = merge_findings(rec.findings)
-            if request.dockerfile is not None:
-                from hardening.report.locate import (
-                    dockerfile_index_from_text,
-                    locate_image_findings,
-                )
+            from hardening.report.locate import locate_image_findings
+            from hardening.targets.dockerfile import parse_dockerfile
 
-                index = dockerfile_index_from_text(
+            model = None
+            if request.dockerfile is not None and request.dockerfile.is_file():
+                model = parse_dockerfile(
                     request.dockerfile.read_text(errors="replace"),
                     request.dockerfile_relpath,
                     request.target,
                 )
-                merged = locate_image_findings(merged, image, index)
-            else:
-                from hardening.report.locate import locate_image_findings
-
-                merged = locate_image_findings(merged, image, None)
+            merged = locate_image_findings(merged, image, model)
             rec.findings = apply_ignore_unfixed(list(merged), request)
             info["detail"] = f"{len(rec.findings)} finding(s)"
 

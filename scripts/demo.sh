@@ -15,6 +15,7 @@ status=0
 for example in insecure hardened; do
   echo "[demo] scanning examples/$example" >&2
   set +e
+  HARDENING_HELPER_IMAGE="${HARDENING_HELPER_IMAGE:-docker-hardening.test/busybox:latest}" \
   "$VENV/bin/hardening" scan "examples/$example" "${build_args[@]}" \
     --sarif "out/$example.sarif" --summary "out/$example.md" --trial-grace 3
   code=$?

@@ -43,7 +43,10 @@ def _probe_evidence(probe: Mapping[str, Any]) -> dict[str, str]:
         ran = "ran under --read-only --cap-drop ALL --security-opt no-new-privileges"
         out["C04"] = ran
         out["C05"] = ran
-        out["C06"] = f"NoNewPrivs={int(bool(probe.get('no_new_privs', True)))} in the trial; {ran}"
+        hardened = probe.get("hardened") or {}
+        nnp = hardened.get("no_new_privs")
+        seen = f"NoNewPrivs={int(nnp)} seen in the trial; " if nnp is not None else ""
+        out["C06"] = f"{seen}{ran}"
     if probe.get("seccomp") is not None:
         out["C07"] = f"seccomp mode {probe['seccomp']} seen in the running container"
     return out
