@@ -158,7 +158,7 @@ def main(environ: Mapping[str, str] | None = None) -> int:
         request = request_from_inputs(env)
     except HardeningError as exc:
         return die(exc.one_line(), exc.exit_code, env)
-    from hardening.github_publish import action_publisher, write_action_outputs
+    from hardening.github.action import action_publisher, write_action_outputs
     from hardening.pipeline import run_scan
 
     try:

@@ -12,9 +12,9 @@ from hardening.model import Report, RunStatus, StageResult, ToolRun
 
 def run_merge(args: argparse.Namespace) -> int:
     from hardening.report.locate import locate_image_findings
-    from hardening.targets.dockerfile import parse_dockerfile
     from hardening.scanners.load import load_report
     from hardening.scanners.merge import merge_findings
+    from hardening.targets.dockerfile import parse_dockerfile
 
     workspace = Path.cwd().resolve()
     dockerfile = Path(args.dockerfile) if args.dockerfile else None

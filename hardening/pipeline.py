@@ -208,10 +208,10 @@ def run_scan(
             else:
                 from hardening.scanners.runner import run_scanners
 
-                for outcome in run_scanners(request, archive, workdir):
-                    rec.tool_runs.append(outcome.run)
-                    rec.findings.extend(outcome.findings)
-                    for note in outcome.notifications:
+                for scanned in run_scanners(request, archive, workdir):
+                    rec.tool_runs.append(scanned.run)
+                    rec.findings.extend(scanned.findings)
+                    for note in scanned.notifications:
                         rec.notify(note.level, note.stage, note.message)
 
         with rec.stage("hardening checks") as info:

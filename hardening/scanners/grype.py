@@ -91,6 +91,7 @@ def _match(match: dict[str, Any]) -> list[Finding]:
     properties: tuple[tuple[str, str], ...] = ()
     if epss:
         properties = (("epss", str(epss[0].get("epss", ""))),)
+    ids: list[tuple[str, tuple[str, ...]]]
     if CVE_RE.match(vid) or not related_cves:
         ids = [(vid, ())]
     else:

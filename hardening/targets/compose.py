@@ -64,7 +64,7 @@ def parse_compose(text: str, path: str) -> ComposeModel:
         return ComposeModel(path, (), ((mark.line + 1) if mark else 1, str(exc).splitlines()[0]))
     except YAMLError as exc:
         return ComposeModel(path, (), (1, str(exc).splitlines()[0]))
-    services_node = document.get("services") if hasattr(document, "get") else None
+    services_node: Any = document.get("services") if hasattr(document, "get") else None
     if not hasattr(services_node, "items"):
         return ComposeModel(path, ())
     services = []

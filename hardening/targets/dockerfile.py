@@ -84,7 +84,7 @@ class DockerfileModel:
     def chain(self, index: int | None = None) -> list[Stage]:
         """The stage and its ancestors through ``FROM <stage>``, the root first."""
         out: list[Stage] = []
-        current = self.final_index if index is None else index
+        current: int | None = self.final_index if index is None else index
         seen: set[int] = set()
         while current is not None and current not in seen and self.stages:
             seen.add(current)

@@ -242,7 +242,7 @@ def read_image_facts(image: ImageInfo, archive: Path | None) -> ImageFacts:
     ]
     return ImageFacts(
         **{
-            **{f: getattr(facts, f) for f in facts.__slots__},  # type: ignore[attr-defined]
+            **{f: getattr(facts, f) for f in facts.__slots__},
             "layers_read": True,
             "os_release": _parse_os_release(layers["os_release"]),
             "setuid": tuple(sorted(setuid, key=lambda f: f.path)),

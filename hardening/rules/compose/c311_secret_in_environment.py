@@ -5,6 +5,7 @@ from hardening.rules.base import LintContext, doc, rule
 from hardening.rules.common import is_secret_name
 from hardening.rules.compose._util import env_items
 from hardening.scanners.common import redact
+from hardening.targets.compose import Service
 
 DOC = doc(
     "DH-C311",
@@ -48,7 +49,7 @@ def check(ctx: LintContext) -> Iterator[Finding]:
             )
 
 
-def _map_line(service, name):  # type: ignore[no-untyped-def]
+def _map_line(service: Service, name: str) -> int:
     try:
         return int(service.get("environment").lc.key(name)[0]) + 1
     except (AttributeError, KeyError, TypeError):

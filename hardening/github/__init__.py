@@ -1,0 +1,1 @@
+"""GitHub: the PR comment, the check run, annotations, outputs and the job summary."""
