@@ -37,6 +37,7 @@ class ProbeOptions:
 @dataclass
 class ProbeResult:
     image: str
+    run_id: str = ""  # the label value on every container of this probe run
     user: dict[str, Any] = field(default_factory=dict)
     capabilities: dict[str, list[str]] = field(default_factory=dict)
     no_new_privs: bool | None = None
@@ -55,6 +56,7 @@ class ProbeResult:
     def to_json(self) -> dict[str, Any]:
         return {
             "image": self.image,
+            "run_id": self.run_id,
             "user": self.user or {"uid": None, "gid": None, "name": None, "groups": []},
             "configured_user": self.configured_user,
             "capabilities": self.capabilities,
@@ -115,6 +117,7 @@ def probe_image(client: Any, image: str, options: ProbeOptions) -> ProbeResult:
     )
     cap_add = ["NET_BIND_SERVICE"] if _privileged_ports(result.exposed_ports) else []
     with engine.session(client, options.timeout_s) as session:
+        result.run_id = session.run_id
         started = time.monotonic()
         has_shell = engine.has_file(session, image, "/bin/sh")
         passwd = engine.read_passwd(session, image)
@@ -209,7 +212,7 @@ def _trial(result: ProbeResult, session: Any, image: str, observed: dict[str, An
     record["tried"].append({"flags": trial.flags, "ok": trial.ok, "exit_code": trial.exit_code})
     if trial.status:
         result.hardened = engine.summarize_status(trial.status)
-    if not base.ok:
+    if not base.up:
         record["not_applicable"] = (
             f"the image does not stay up even with Docker's defaults (exit code {base.exit_code})"
             if base.started
@@ -218,6 +221,14 @@ def _trial(result: ProbeResult, session: Any, image: str, observed: dict[str, An
         result.trial = record
         return
     final_options = hardened
+    health_broken_anyway = result.has_healthcheck and trial.up and base.health != "healthy"
+    if health_broken_anyway:
+        # Unhealthy with Docker's defaults too: the healthcheck itself fails, not the flags.
+        record["passed"] = False
+        record["recommended_flags"] = _flags(final_options, result)
+        record["compose_snippet"] = _compose(final_options, result)
+        result.trial = record
+        return
     if not trial.ok:
         broken: list[str] = []
         singles = {
@@ -229,7 +240,8 @@ def _trial(result: ProbeResult, session: Any, image: str, observed: dict[str, An
         }
         logs = trial.logs
         for flag, opts in singles.items():
-            single = engine.start(session, image, opts, "", options.grace_s, 0.0)
+            budget = options.health_budget_s if result.has_healthcheck else 0.0
+            single = engine.start(session, image, opts, "", options.grace_s, budget)
             record["tried"].append(
                 {"flags": single.flags, "ok": single.ok, "exit_code": single.exit_code}
             )

@@ -43,12 +43,13 @@ class Observation:
     status: dict[str, str] = field(default_factory=dict)  # /proc/1/status fields
 
     @property
+    def up(self) -> bool:
+        """Stayed up for the grace period, or finished with exit code 0 (a one-shot image)."""
+        return self.started and (self.running_at_end or self.exit_code == 0)
+
+    @property
     def ok(self) -> bool:
-        if not self.started:
-            return False
-        if self.health and self.health != "healthy":
-            return False
-        return self.running_at_end or self.exit_code == 0
+        return self.up and (not self.health or self.health == "healthy")
 
 
 class Session:
