@@ -34,18 +34,21 @@ RUN base="https://github.com/anchore/grype/releases/download/v${GRYPE_VERSION}" 
  && install -m 0755 grype /usr/local/bin/grype
 
 FROM ${PYTHON_IMAGE} AS app
-# The project and its pinned dependencies in a virtual environment, built with hashes checked
-# against the constraints file.
+# The dependencies from a lock with every file's hash (pip refuses anything else), then the
+# project's own package copied in beside them.
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-WORKDIR /src
-COPY requirements/constraints.txt requirements/constraints.txt
-COPY pyproject.toml README.md ./
-COPY hardening/ hardening/
-COPY entrypoint.py ./
+COPY requirements/action.txt /tmp/action.txt
 RUN python -m venv /opt/docker-hardening \
- && /opt/docker-hardening/bin/pip install --no-cache-dir -c requirements/constraints.txt . \
- && install -m 0755 entrypoint.py /opt/docker-hardening/entrypoint.py
+ && /opt/docker-hardening/bin/pip install --no-cache-dir --require-hashes -r /tmp/action.txt
+COPY hardening/ /opt/docker-hardening/lib/python3.12/site-packages/hardening/
+COPY entrypoint.py /opt/docker-hardening/entrypoint.py
 
+# GitHub runs Docker container actions as the image's default user and requires it to be root
+# (GitHub's docs, "Dockerfile support for GitHub Actions", USER): a non-root USER could not
+# read the mounted workspace. The project's own checks report it, suppressed with this reason:
+# docker-hardening-ignore DH-D102 GitHub requires Docker container actions to run as the default root user
+# No HEALTHCHECK: the action is a one-shot process that exits when the scan is done.
+# docker-hardening-ignore DH-D119 a one-shot action has no long-running service to health-check
 FROM ${PYTHON_IMAGE}
 COPY --from=docker-cli /usr/local/bin/docker /usr/local/bin/docker
 COPY --from=buildx /buildx /usr/libexec/docker/cli-plugins/docker-buildx
@@ -55,10 +58,5 @@ ENV PATH=/opt/docker-hardening/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     HARDENING_HELPER_IMAGE=self
-# GitHub runs Docker container actions as the image's default user and requires it to be root
-# (GitHub's docs, "Dockerfile support for GitHub Actions", USER): a non-root USER could not
-# read the mounted workspace. The project's own checks report this as a suppressed finding.
-# docker-hardening-ignore DH-D101 GitHub requires Docker container actions to run as root
-# No HEALTHCHECK: the action is a one-shot process that exits when the scan is done; there is
-# no long-running service whose health could be checked.
+# Files the action writes to the workspace are made readable by the runner's own user.
 ENTRYPOINT ["/opt/docker-hardening/bin/python", "/opt/docker-hardening/entrypoint.py"]
