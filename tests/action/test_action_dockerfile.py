@@ -41,7 +41,9 @@ def test_scanners_are_verified_against_their_published_checksums() -> None:
     for tool in ("trivy", "grype"):
         assert re.search(rf"{tool}_\$\{{{tool.upper()}_VERSION\}}_checksums\.txt", text), tool
     assert text.count("sha256sum -c -") == 2
-    instructions = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+    instructions = "\n".join(
+        line for line in text.splitlines() if not line.lstrip().startswith("#")
+    )
     assert "latest" not in instructions.lower()
     assert not re.search(r"\|\s*(ba)?sh\b", instructions)
     assert "--require-hashes" in instructions

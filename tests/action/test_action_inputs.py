@@ -100,3 +100,12 @@ def test_usage_error_in_the_action_prints_one_error_command(
     errors = [line for line in out.splitlines() if line.startswith("::error")]
     assert len(errors) == 1 and "is not a directory" in errors[0]
     assert "could not run" in summary.read_text()
+
+
+def test_readme_inputs_table_is_current() -> None:
+    from hardening.action_docs import render
+
+    readme = (REPO_ROOT / "README.md").read_text()
+    assert readme == render(readme, (REPO_ROOT / "action.yml").read_text()), (
+        "README's inputs/outputs tables are stale: run `python -m hardening.action_docs`"
+    )
