@@ -1,0 +1,34 @@
+"""One measurement in a fresh process: parse + de-duplicate (+ SARIF), wall time and peak RSS.
+
+python -m bench._measure_merge TRIVY GRYPE OUT.sarif
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+
+def main() -> None:
+    trivy, grype, out = map(Path, sys.argv[1:4])
+    from hardening.model import Report
+    from hardening.report.sarif import write_sarif
+    from hardening.scanners.load import load_report
+    from hardening.scanners.merge import merge_findings
+
+    started = time.perf_counter()
+    findings = load_report(trivy).findings + load_report(grype).findings
+    merged = merge_findings(findings)
+    parsed = time.perf_counter()
+    write_sarif(Report(findings=tuple(merged), category="bench/"), out, {})
+    done = time.perf_counter()
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"parse_merge": parsed - started, "sarif": done - parsed, "total": done - started,
+                      "rss_mb": rss_mb, "in": len(findings), "out": len(merged)}))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""Parse + de-duplicate + SARIF write at 1k, 10k and 100k findings; peak memory; and
+Microsoft's `Sarif.Multitool merge` of the tools' own SARIF files of the same size (a
+reference for "merge into one file": it concatenates, it does not de-duplicate)."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import Row
+from bench.scale import FIXTURES, write_scaled
+
+ROOT = Path(__file__).resolve().parents[1]
+SIZES = (1_000, 10_000, 100_000)
+MULTITOOL = (
+    Path.home()
+    / ".cache/docker-hardening/npm/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool"
+)
+
+
+def _measure(trivy: Path, grype: Path, out: Path) -> dict[str, float]:
+    result = subprocess.run(
+        [sys.executable, "-m", "bench._measure_merge", str(trivy), str(grype), str(out)],
+        capture_output=True, text=True, check=True, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )  # fmt: skip
+    return json.loads(result.stdout)
+
+
+def _scaled_sarif(source: Path, total: int, out: Path) -> None:
+    document = json.loads(source.read_text())
+    results = document["runs"][0]["results"]
+    copies = max(1, total // max(1, len(results)))
+    document["runs"][0]["results"] = [dict(r) for _ in range(copies) for r in results]
+    out.write_text(json.dumps(document))
+
+
+def _multitool(folder: Path, total: int) -> float | None:
+    if not MULTITOOL.exists():
+        return None
+    a, b = folder / f"t-{total}.sarif", folder / f"g-{total}.sarif"
+    _scaled_sarif(FIXTURES / "trivy-alpine-310-trivyrepo-golden-2026.sarif", total // 2, a)
+    _scaled_sarif(FIXTURES / "grype-synthetic-image-grypegolden-2026.sarif", total // 2, b)
+    started = time.perf_counter()
+    subprocess.run(
+        [str(MULTITOOL), "merge", str(a), str(b), "--output-directory", str(folder), "--output-file", f"m-{total}.sarif", "--force"],
+        capture_output=True, check=False, env=dict(os.environ, DOTNET_SYSTEM_GLOBALIZATION_INVARIANT="1"),
+    )  # fmt: skip
+    return time.perf_counter() - started
+
+
+def run(runs: int = 5) -> list[Row]:
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        for size in SIZES:
+            trivy, grype = write_scaled(size, folder)
+            _measure(trivy, grype, folder / "warm.sarif")
+            samples = [_measure(trivy, grype, folder / "out.sarif") for _ in range(runs)]
+            n = samples[0]["in"]
+
+            def stat(
+                key: str, samples: list[dict[str, float]] = samples
+            ) -> tuple[float, float, float]:
+                values = [s[key] for s in samples]
+                return statistics.median(values), min(values), max(values)
+
+            pm, total, rss = stat("parse_merge"), stat("total"), stat("rss_mb")
+            sarif_t = stat("sarif")
+            big = size == 100_000
+            note = f"{n} findings in, {int(samples[0]['out'])} after de-duplication"
+            rows.append(Row("merge", f"parse + de-duplicate, {size // 1000}k", "s", *pm,
+                            "< 2 s at 100k" if big else "", (pm[0] < 2) if big else None, note))  # fmt: skip
+            rows.append(Row("sarif", f"SARIF write, {size // 1000}k", "s", *sarif_t,
+                            "< 1 s at 100k" if big else "", (sarif_t[0] < 1) if big else None))  # fmt: skip
+            rows.append(Row("merge", f"parse + de-duplicate + SARIF, {size // 1000}k", "s", *total,
+                            "< 3 s at 100k" if big else "", (total[0] < 3) if big else None))  # fmt: skip
+            rows.append(Row("merge", f"peak memory, {size // 1000}k", "MB", *rss,
+                            "< 500 MB at 100k (SARIF part < 300 MB)" if big else "", (rss[0] < 300) if big else None))  # fmt: skip
+            reference = _multitool(folder, size)
+            if reference is not None:
+                rows.append(Row("merge", f"reference: Sarif.Multitool merge, {size // 1000}k", "s",
+                                reference, reference, reference, "", None, "one run; no de-duplication"))  # fmt: skip
+    return rows
