@@ -93,5 +93,4 @@ def run(runs: int = 5) -> list[Row]:
             scale=1000,
         )
     )
-    del time
     return rows
