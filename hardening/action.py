@@ -12,14 +12,17 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from hardening.errors import ExitCode, HardeningError, UsageError
+from hardening.model import Severity
 from hardening.request import (
     ScanRequest,
     check_build_inputs,
+    load_policy,
     parse_build_secret,
     parse_fail_on,
     parse_key_values,
     parse_kinds,
     parse_scanners,
+    resolve_settings,
 )
 
 # Every input action.yml declares, with its default; a test keeps the two in step.
@@ -60,6 +63,13 @@ class Inputs:
             if value is not None and value.strip() != "":
                 return value.strip()
         return INPUT_DEFAULTS[name]
+
+    def given(self, name: str) -> str | None:
+        """The input's value when it differs from its default, else None: the runner passes
+        defaults too, so a default value cannot be told from one the workflow wrote, and a
+        default must not override the policy file."""
+        value = self.get(name)
+        return None if value == INPUT_DEFAULTS[name] else value
 
     def flag(self, name: str) -> bool:
         value = self.get(name).lower()
@@ -107,6 +117,22 @@ def request_from_inputs(environ: Mapping[str, str]) -> ScanRequest:
         for line in inputs.get("build-secrets").splitlines()
         if line.strip()
     )
+    # Validate every input first, then let the ones left at their default defer to the file.
+    fail_on_value = parse_fail_on(inputs.get("fail-on"))
+    kinds = parse_kinds(inputs.get("fail-on-kinds"))
+    ignore_unfixed, probes = inputs.flag("ignore-unfixed"), inputs.flag("probes")
+    grace = inputs.number("trial-grace-period")
+    config = load_policy(
+        Path(inputs.get("config-file")), workspace, inputs.given("config-file") is not None
+    )
+    given: dict[str, object] = {
+        "fail-on": (fail_on_value or "none") if inputs.given("fail-on") is not None else None,
+        "fail-on-kinds": kinds if inputs.given("fail-on-kinds") is not None else None,
+        "ignore-unfixed": ignore_unfixed if inputs.given("ignore-unfixed") is not None else None,
+        "probes": probes if inputs.given("probes") is not None else None,
+        "grace-period": grace if inputs.given("trial-grace-period") is not None else None,
+    }
+    settings, sources = resolve_settings(given, config)
     return ScanRequest(
         workspace=workspace,
         context=context if context.is_dir() else None,
@@ -121,11 +147,15 @@ def request_from_inputs(environ: Mapping[str, str]) -> ScanRequest:
         scanners_explicit=True,  # the action always asks for its scanners by name
         scanner_timeout_s=inputs.number("scanner-timeout"),
         db_cache_dir=in_workspace(inputs.get("db-cache-dir")),
-        probes=inputs.flag("probes"),
-        trial_grace_s=inputs.number("trial-grace-period"),
-        fail_on=parse_fail_on(inputs.get("fail-on")),
-        fail_on_kinds=parse_kinds(inputs.get("fail-on-kinds")),
-        ignore_unfixed=inputs.flag("ignore-unfixed"),
+        probes=bool(settings["probes"]),
+        trial_grace_s=float(settings["grace-period"]),  # type: ignore[arg-type]
+        fail_on=settings["fail-on"] if isinstance(settings["fail-on"], Severity) else None,
+        fail_on_kinds=settings["fail-on-kinds"],  # type: ignore[arg-type]
+        ignore_unfixed=bool(settings["ignore-unfixed"]),
+        config=config,
+        on_tool_failure=str(settings["on-tool-failure"]),
+        min_uid=int(settings["min-uid"]),  # type: ignore[call-overload]
+        settings_source=sources,
         sarif_path=in_workspace(inputs.get("sarif-file")),
         summary_path=in_workspace(inputs.get("summary-file")),
         category=inputs.get("category"),

@@ -14,15 +14,18 @@ from pathlib import Path
 
 from hardening import __version__
 from hardening.errors import ExitCode, HardeningError, UsageError
+from hardening.model import Severity
 from hardening.request import (
     GATE_LEVELS,
     ScanRequest,
     check_build_inputs,
+    load_policy,
     parse_build_secret,
     parse_fail_on,
     parse_key_values,
     parse_kinds,
     parse_scanners,
+    resolve_settings,
 )
 
 EXIT_CODES_HELP = (
@@ -39,15 +42,20 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
 def _add_gate_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--fail-on",
-        default="high",
+        default=None,
         metavar="LEVEL",
         help=f"fail on findings at or above this severity: {', '.join(GATE_LEVELS)} (default high)",
     )
     parser.add_argument(
         "--fail-on-kinds",
-        default="vulnerability,secret,misconfiguration,runtime",
+        default=None,
         metavar="KINDS",
         help="finding kinds that can fail the gate (default: all)",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        help="policy file (default: .hardening.yml in the workspace, if any)",
     )
 
 
@@ -92,8 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--scanner-timeout", type=float, default=900.0, metavar="SECONDS")
     scan.add_argument("--db-cache-dir", metavar="DIR", help="vulnerability database cache")
     scan.add_argument("--no-probes", action="store_true", help="do not run the image")
-    scan.add_argument("--trial-grace", type=float, default=5.0, metavar="SECONDS")
-    scan.add_argument("--ignore-unfixed", action="store_true")
+    scan.add_argument("--trial-grace", type=float, default=None, metavar="SECONDS")
+    scan.add_argument("--ignore-unfixed", action="store_true", default=None)
     scan.add_argument("--category", default="", help="SARIF category (automationDetails.id)")
     scan.add_argument("--workspace", metavar="DIR", help="repository root (default: cwd)")
     _add_gate_options(scan)
@@ -163,6 +171,19 @@ def scan_request_from_args(args: argparse.Namespace) -> ScanRequest:
         raise UsageError(f"compose file {compose} does not exist", "check --compose-file")
     explicit = args.scanners is not None
     scanners = parse_scanners(args.scanners) if explicit else ("trivy", "grype")
+    config = load_policy(Path(args.config) if args.config else None, workspace, bool(args.config))
+    given: dict[str, object] = {
+        "fail-on": parse_fail_on(args.fail_on) if args.fail_on is not None else None,
+        "fail-on-kinds": parse_kinds(args.fail_on_kinds)
+        if args.fail_on_kinds is not None
+        else None,
+        "ignore-unfixed": args.ignore_unfixed,
+        "probes": False if args.no_probes else None,
+        "grace-period": args.trial_grace,
+    }
+    if given["fail-on"] is None and args.fail_on is not None:
+        given["fail-on"] = "none"
+    settings, sources = resolve_settings(given, config)
     return ScanRequest(
         workspace=workspace,
         context=context.resolve() if context else None,
@@ -179,15 +200,26 @@ def scan_request_from_args(args: argparse.Namespace) -> ScanRequest:
         scanners_explicit=explicit,
         scanner_timeout_s=args.scanner_timeout,
         db_cache_dir=Path(args.db_cache_dir).resolve() if args.db_cache_dir else None,
-        probes=not args.no_probes,
-        trial_grace_s=args.trial_grace,
-        fail_on=parse_fail_on(args.fail_on),
-        fail_on_kinds=parse_kinds(args.fail_on_kinds),
-        ignore_unfixed=args.ignore_unfixed,
+        probes=bool(settings["probes"]),
+        trial_grace_s=float(settings["grace-period"]),  # type: ignore[arg-type]
+        fail_on=_fail_on(settings["fail-on"]),
+        fail_on_kinds=settings["fail-on-kinds"],  # type: ignore[arg-type]
+        ignore_unfixed=bool(settings["ignore-unfixed"]),
+        config=config,
+        on_tool_failure=str(settings["on-tool-failure"]),
+        min_uid=int(settings["min-uid"]),  # type: ignore[call-overload]
+        settings_source=sources,
         sarif_path=Path(args.sarif or "docker-hardening.sarif").resolve(),
         summary_path=Path(args.summary or "docker-hardening.md").resolve(),
         category=args.category,
     )
+
+
+def _fail_on(value: object) -> Severity | None:
+    if value == "none" or value is None:
+        return None
+    assert isinstance(value, Severity)
+    return value
 
 
 def cmd_scan(args: argparse.Namespace) -> int:

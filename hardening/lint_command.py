@@ -10,8 +10,8 @@ from pathlib import Path
 
 from hardening.errors import ExitCode, UsageError
 from hardening.gate import GatePolicy, decide
-from hardening.model import Finding, Kind, Report, RunStatus, StageResult, sort_key
-from hardening.request import parse_fail_on, parse_kinds, relpath
+from hardening.model import Finding, Kind, Report, RunStatus, Severity, StageResult, sort_key
+from hardening.request import load_policy, parse_fail_on, parse_kinds, relpath, resolve_settings
 
 COMPOSE_SUFFIXES = (".yml", ".yaml")
 
@@ -58,9 +58,22 @@ def lint_findings(args: argparse.Namespace, workspace: Path) -> tuple[list[Findi
 
 def run_lint(args: argparse.Namespace) -> int:
     workspace = Path(args.workspace).resolve() if args.workspace else Path.cwd().resolve()
-    fail_on = parse_fail_on(args.fail_on)
-    kinds = parse_kinds(args.fail_on_kinds)
+    config = load_policy(Path(args.config) if args.config else None, workspace, bool(args.config))
+    given: dict[str, object] = {
+        "fail-on": (parse_fail_on(args.fail_on) or "none") if args.fail_on is not None else None,
+        "fail-on-kinds": parse_kinds(args.fail_on_kinds)
+        if args.fail_on_kinds is not None
+        else None,
+    }
+    settings, _ = resolve_settings(given, config)
+    fail_on = settings["fail-on"] if isinstance(settings["fail-on"], Severity) else None
+    kinds = settings["fail-on-kinds"]
+    assert isinstance(kinds, frozenset)
     findings, notes = lint_findings(args, workspace)
+    from hardening.policy import apply_policy
+
+    findings, policy_notes, _ = apply_policy(findings, config, workspace, "")
+    notes += [f"{n.level}: {n.message}" for n in policy_notes]
     findings.sort(key=sort_key)
     for note in notes:
         print(note)

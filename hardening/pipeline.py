@@ -117,7 +117,12 @@ def all_rule_docs() -> dict[str, RuleDoc]:
 
 
 def gate_policy(request: ScanRequest) -> GatePolicy:
-    return GatePolicy(fail_on=request.fail_on, kinds=request.fail_on_kinds)
+    return GatePolicy(
+        fail_on=request.fail_on,
+        kinds=request.fail_on_kinds,
+        per_kind=request.config.thresholds,
+        on_tool_failure=request.on_tool_failure,
+    )
 
 
 def apply_ignore_unfixed(findings: list[Finding], request: ScanRequest) -> list[Finding]:
@@ -230,6 +235,8 @@ def run_scan(
                     compose_file=request.compose_file,
                     target=request.target,
                     image=facts,
+                    min_uid=request.min_uid,
+                    minimal_bases=request.config.minimal_bases,
                 )
             )
             rec.findings.extend(outcome_lint.findings)
@@ -247,7 +254,11 @@ def run_scan(
             else:
                 from hardening.probes import ProbeOptions, judge, probe_image
 
-                options = ProbeOptions(grace_s=request.trial_grace_s)
+                options = ProbeOptions(
+                    grace_s=request.trial_grace_s,
+                    min_uid=request.min_uid,
+                    allowed_capabilities=request.config.allowed_capabilities,
+                )
                 result = probe_image(client, image.reference, options)
                 rec.extras["probe"] = result.to_json()
                 rec.findings.extend(judge(result, options, None))
@@ -270,12 +281,34 @@ def run_scan(
             rec.findings = apply_ignore_unfixed(list(merged), request)
             info["detail"] = f"{len(rec.findings)} finding(s)"
 
+        with rec.stage("policy") as info:
+            from hardening.policy import apply_policy
+
+            image_ref = request.image or (image.reference if image else "")
+            rec.findings, notes, extras = apply_policy(
+                rec.findings, request.config, request.workspace, image_ref
+            )
+            rec.extras.update(extras)
+            for note in notes:
+                rec.notify(note.level, note.stage, note.message)
+            suppressed = sum(1 for f in rec.findings if f.suppressed)
+            info["detail"] = f"{suppressed} suppressed" + (
+                f"; policy file {request.config.path}"
+                if request.config.path
+                else "; no policy file"
+            )
+
         if client is not None and built_tag and not request.keep_image:
             from hardening.adapters import docker_engine
 
             docker_engine.remove_image(client, built_tag)
 
-    gate = decide(rec.findings, rec.tool_runs, gate_policy(request))
+    counted = rec.findings
+    if request.config.new_only and "baseline" in rec.extras:
+        from hardening.policy.baseline import new_only
+
+        counted = new_only(rec.findings)
+    gate = decide(counted, rec.tool_runs, gate_policy(request))
     rec.extras["gate"] = {"passed": gate.passed, "reason": gate.reason}
     report = Report(
         findings=tuple(rec.findings),
@@ -293,14 +326,30 @@ def run_scan(
 
 
 def settings_in_force(request: ScanRequest) -> tuple[tuple[str, str], ...]:
-    return (
-        ("fail-on", request.fail_on.value if request.fail_on else "none"),
-        ("fail-on-kinds", ",".join(sorted(k.value for k in request.fail_on_kinds))),
+    source = dict(request.settings_source)
+
+    def said(name: str, value: str) -> tuple[str, str]:
+        return name, f"{value} ({source[name]})" if name in source else value
+
+    settings = [
+        said("fail-on", request.fail_on.value if request.fail_on else "none"),
+        said("fail-on-kinds", ",".join(sorted(k.value for k in request.fail_on_kinds))),
+        said("ignore-unfixed", str(request.ignore_unfixed).lower()),
+        said("on-tool-failure", request.on_tool_failure),
+        said("probes", str(request.probes).lower()),
         ("scanners", ",".join(request.scanners)),
-        ("ignore-unfixed", str(request.ignore_unfixed).lower()),
-        ("probes", str(request.probes).lower()),
         ("category", request.automation_category),
-    )
+    ]
+    for kind, level in request.config.thresholds:
+        settings.append(
+            (
+                f"threshold.{kind.value}",
+                f"{level.value if level else 'none'} ({request.config.path})",
+            )
+        )
+    if request.config.new_only:
+        settings.append(("new-only", f"true ({request.config.path})"))
+    return tuple(settings)
 
 
 def finish(

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from hardening.errors import UsageError
 from hardening.model import Kind, Severity
+from hardening.policy.config import Config
 
 KNOWN_SCANNERS = ("trivy", "grype")
 GATE_LEVELS = ("critical", "high", "medium", "low", "none")
@@ -58,6 +59,10 @@ class ScanRequest:
     category: str = ""
     keep_image: bool = True
     extra: dict[str, str] = field(default_factory=dict)
+    config: Config = field(default_factory=Config)
+    on_tool_failure: str = "fail"
+    min_uid: int = 1000
+    settings_source: tuple[tuple[str, str], ...] = ()  # setting -> default, config file or input
 
     @property
     def dockerfile_relpath(self) -> str:
@@ -177,3 +182,46 @@ def check_build_inputs(context: Path, dockerfile: Path) -> None:
             f"Dockerfile {dockerfile} does not exist",
             "pass --dockerfile PATH, or put a Dockerfile in the context folder",
         )
+
+
+DEFAULTS: dict[str, object] = {
+    "fail-on": Severity.HIGH,
+    "fail-on-kinds": frozenset(Kind),
+    "ignore-unfixed": False,
+    "on-tool-failure": "fail",
+    "probes": True,
+    "grace-period": 5.0,
+    "min-uid": 1000.0,
+}
+
+
+def resolve_settings(
+    given: dict[str, object], config: Config
+) -> tuple[dict[str, object], tuple[tuple[str, str], ...]]:
+    """Inputs and flags override the config file, which overrides the defaults; say which won."""
+    values: dict[str, object] = {}
+    sources: list[tuple[str, str]] = []
+    for name, default in DEFAULTS.items():
+        if given.get(name) is not None:
+            values[name], source = given[name], "input"
+        elif name in config.values:
+            values[name], source = config.values[name], config.path or "config file"
+        else:
+            values[name], source = default, "default"
+        sources.append((name, source))
+    return values, tuple(sources)
+
+
+def load_policy(path: Path | None, workspace: Path, explicit: bool) -> Config:
+    """The policy file, validated now (usage errors stop the run before anything is written)."""
+    from hardening.policy.config import load_config
+
+    target = path if path is not None else workspace / ".hardening.yml"
+    if not target.is_absolute():
+        target = workspace / target
+    config = load_config(target, required=explicit)
+    if config.vex:
+        from hardening.policy.vex import load_vex
+
+        load_vex(config.vex, workspace)
+    return config

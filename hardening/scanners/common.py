@@ -92,3 +92,16 @@ def redact(secret: str) -> str:
     """A redacted form of a secret: its first 4 characters and a short hash, never more."""
     digest = hashlib.sha256(secret.encode()).hexdigest()[:8]
     return f"{secret[:4]}…(sha256:{digest})" if len(secret) > 8 else f"…(sha256:{digest})"
+
+
+def purl_matches(expected: str, actual: str) -> bool:
+    """PURLs compare without qualifiers or subpath; one without a version matches every version."""
+    if not expected.startswith("pkg:") or not actual:
+        return False
+    want = expected.split("?", 1)[0].split("#", 1)[0]
+    have = actual.split("?", 1)[0].split("#", 1)[0]
+    if want.split("/", 1)[0].lower() != have.split("/", 1)[0].lower():
+        return False
+    if "@" not in want.rsplit("/", 1)[-1]:
+        return purl_name(want).lower() == purl_name(have).lower()
+    return want.lower() == have.lower()

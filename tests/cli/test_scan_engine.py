@@ -110,3 +110,41 @@ def test_no_engine_is_a_tool_failure_but_lint_still_works(tmp_path: Path, shared
     lint = run_cli("lint", str(REPO_ROOT / "examples/insecure"), env=no_engine, cwd=tmp_path)
     assert lint.code == 1, lint.output
     assert "DH-D" in lint.stdout
+
+
+def test_policy_file_sets_the_gate_and_the_report_says_so(
+    tmp_path: Path, busybox_image: str
+) -> None:
+    (tmp_path / "Dockerfile").write_text(
+        f'FROM {busybox_image}\nUSER root\nCMD ["sleep", "3600"]\n'
+    )
+    (tmp_path / ".hardening.yml").write_text(
+        "thresholds:\n  misconfiguration: none\n  runtime: none\n"
+        "ignores:\n  - id: DH-I204\n    reason: test image\n"
+    )
+    summary = tmp_path / "out.md"
+    result = run_cli(
+        "scan",
+        ".",
+        "--no-probes",
+        "--summary",
+        str(summary),
+        "--sarif",
+        str(tmp_path / "o.sarif"),
+        cwd=tmp_path,
+    )
+    assert result.code == 0, result.output
+    text = summary.read_text()
+    assert "threshold.misconfiguration=none" in text and ".hardening.yml" in text
+    # The flag wins over the file.
+    result = run_cli("scan", ".", "--no-probes", "--fail-on", "low", "--fail-on-kinds", "misconfiguration",
+                     "--config", ".hardening.yml", cwd=tmp_path)  # fmt: skip
+    assert result.code == 0  # thresholds per kind still say none for misconfigurations
+
+
+def test_bad_policy_file_is_a_usage_error_before_anything_runs(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    (tmp_path / ".hardening.yml").write_text("fail-on: severe\n")
+    result = run_cli("scan", ".", "--sarif", "x.sarif", cwd=tmp_path)
+    assert result.code == 2 and ".hardening.yml:1: fail-on" in result.stderr
+    assert not (tmp_path / "x.sarif").exists()

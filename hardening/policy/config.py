@@ -1,0 +1,290 @@
+"""The policy file (``.hardening.yml``): read once, validated with errors that name the file,
+the line and the key, before anything runs.
+
+    fail-on: high                  # critical, high, medium, low or none
+    fail-on-kinds: [vulnerability, secret, misconfiguration, runtime]
+    thresholds: {vulnerability: critical, runtime: none}   # per kind, over fail-on
+    ignore-unfixed: false
+    on-tool-failure: fail          # or warn
+    rules:
+      disable: [DH-D107]
+      severity: {DH-D119: medium}
+    probes: {enabled: true, grace-period: 5, min-uid: 1000, allowed-capabilities: [NET_BIND_SERVICE]}
+    minimal-bases: [registry.example.com/base/]
+    ignores:
+      - id: CVE-2023-4911          # a vulnerability id (or alias) or a rule id
+        package: libc6             # optional
+        path: /usr/lib/*           # optional glob of the path in the image
+        file: services/*/Dockerfile  # optional glob of the repository file
+        reason: not reachable: we never run setuid binaries   # required
+        expires: 2027-01-31        # optional
+    vex: [.vex/*.json]
+    baseline: {sarif: baseline.sarif, new-only: true}
+"""
+
+from __future__ import annotations
+
+import datetime
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hardening.errors import UsageError
+from hardening.model import Kind, Severity
+
+LEVELS = ("critical", "high", "medium", "low", "none")
+TOP_KEYS = (
+    "fail-on", "fail-on-kinds", "thresholds", "ignore-unfixed", "on-tool-failure", "rules",
+    "probes", "minimal-bases", "ignores", "vex", "baseline",
+)  # fmt: skip
+IGNORE_KEYS = ("id", "package", "version", "path", "file", "reason", "expires")
+PROBE_KEYS = ("enabled", "grace-period", "min-uid", "allowed-capabilities")
+
+
+@dataclass(frozen=True, slots=True)
+class Ignore:
+    id: str
+    reason: str
+    source: str  # file:line
+    package: str = ""
+    version: str = ""
+    path: str = ""
+    file: str = ""
+    expires: datetime.date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    path: str = ""  # "" when no file was read
+    values: dict[str, Any] = field(default_factory=dict)  # the settings the file sets
+    thresholds: tuple[tuple[Kind, Severity | None], ...] = ()
+    disabled_rules: frozenset[str] = frozenset()
+    severity_overrides: tuple[tuple[str, Severity], ...] = ()
+    ignores: tuple[Ignore, ...] = ()
+    minimal_bases: tuple[str, ...] = ()
+    vex: tuple[str, ...] = ()
+    baseline_sarif: str = ""
+    new_only: bool = False
+    allowed_capabilities: frozenset[str] = frozenset()
+
+
+class _Reader:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, node: Any, key: Any, problem: str, fix: str) -> UsageError:
+        line = _line(node, key)
+        where = f"{self.path}:{line}" if line else str(self.path)
+        return UsageError(f"{where}: {key}: {problem}", fix)
+
+    def level(self, node: Any, key: Any) -> Severity | None:
+        value = str(node[key]).strip().lower()
+        if value not in LEVELS:
+            raise self.fail(
+                node, key, f"{node[key]!r} is not a severity", f"use one of {', '.join(LEVELS)}"
+            )
+        return None if value == "none" else Severity(value)
+
+    def kinds(self, node: Any, key: Any) -> frozenset[Kind]:
+        items = node[key] if isinstance(node[key], list) else str(node[key]).split(",")
+        out = set()
+        for item in items:
+            try:
+                out.add(Kind(str(item).strip().lower()))
+            except ValueError:
+                raise self.fail(
+                    node,
+                    key,
+                    f"unknown kind {item!r}",
+                    f"use any of {', '.join(k.value for k in Kind)}",
+                ) from None
+        return frozenset(out)
+
+    def flag(self, node: Any, key: Any) -> bool:
+        if not isinstance(node[key], bool):
+            raise self.fail(node, key, f"{node[key]!r} is not true or false", "write true or false")
+        return bool(node[key])
+
+    def strings(self, node: Any, key: Any) -> tuple[str, ...]:
+        value = node[key]
+        if isinstance(value, str):
+            return (value,)
+        if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
+            raise self.fail(node, key, "expected a list of strings", f"write {key}: [a, b]")
+        return tuple(str(v) for v in value)
+
+    def mapping(self, node: Any, key: Any, allowed: tuple[str, ...] = ()) -> Any:
+        value = node[key]
+        if not hasattr(value, "items"):
+            raise self.fail(
+                node, key, "expected a mapping", f"write {key}: followed by indented keys"
+            )
+        for inner in value:
+            if allowed and inner not in allowed:
+                raise self.fail(value, inner, "unknown key", _suggest(str(inner), allowed))
+        return value
+
+
+def _line(node: Any, key: Any) -> int:
+    try:
+        if isinstance(key, int):
+            return int(node.lc.item(key)[0]) + 1
+        return int(node.lc.key(key)[0]) + 1
+    except (AttributeError, KeyError, TypeError, IndexError):
+        try:
+            return int(node.lc.line) + 1
+        except AttributeError:
+            return 0
+
+
+def _suggest(key: str, allowed: tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(key, allowed, n=1)
+    return f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(allowed)}"
+
+
+def load_config(path: Path, required: bool) -> Config:
+    """Read and validate the policy file; a missing default file is an empty policy."""
+    if not path.is_file():
+        if required:
+            raise UsageError(
+                f"config file {path} does not exist", "create it or point the config input at it"
+            )
+        return Config()
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        document = YAML(typ="rt").load(path.read_text(encoding="utf-8"))
+    except YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark else ""
+        raise UsageError(
+            f"{path}{line}: not valid YAML ({str(exc).splitlines()[0]})", "fix the YAML syntax"
+        ) from None
+    if document is None:
+        return Config(path=str(path))
+    reader = _Reader(path)
+    if not hasattr(document, "items"):
+        raise UsageError(f"{path}: expected a mapping of settings", "see docs/configuration.md")
+    values: dict[str, Any] = {}
+    thresholds: list[tuple[Kind, Severity | None]] = []
+    disabled: set[str] = set()
+    overrides: list[tuple[str, Severity]] = []
+    ignores: list[Ignore] = []
+    minimal: tuple[str, ...] = ()
+    vex: tuple[str, ...] = ()
+    baseline, new_only = "", False
+    caps: frozenset[str] = frozenset()
+    for key in document:
+        if key not in TOP_KEYS:
+            raise reader.fail(document, key, "unknown setting", _suggest(str(key), TOP_KEYS))
+        if key == "fail-on":
+            values["fail-on"] = reader.level(document, key)
+        elif key == "fail-on-kinds":
+            values["fail-on-kinds"] = reader.kinds(document, key)
+        elif key == "thresholds":
+            node = reader.mapping(document, key, tuple(k.value for k in Kind))
+            thresholds = [(Kind(str(kind)), reader.level(node, kind)) for kind in node]
+        elif key == "ignore-unfixed":
+            values["ignore-unfixed"] = reader.flag(document, key)
+        elif key == "on-tool-failure":
+            value = str(document[key]).lower()
+            if value not in ("fail", "warn"):
+                raise reader.fail(
+                    document, key, f"{document[key]!r} is not fail or warn", "write fail or warn"
+                )
+            values["on-tool-failure"] = value
+        elif key == "rules":
+            node = reader.mapping(document, key, ("disable", "severity"))
+            if "disable" in node:
+                disabled = set(reader.strings(node, "disable"))
+            if "severity" in node:
+                sev = reader.mapping(node, "severity")
+                overrides = [(str(rule), reader.level(sev, rule) or Severity.LOW) for rule in sev]
+        elif key == "probes":
+            node = reader.mapping(document, key, PROBE_KEYS)
+            if "enabled" in node:
+                values["probes"] = reader.flag(node, "enabled")
+            for name in ("grace-period", "min-uid"):
+                if name in node:
+                    if not isinstance(node[name], int | float) or node[name] < 0:
+                        raise reader.fail(
+                            node, name, f"{node[name]!r} is not a number", "write a number"
+                        )
+                    values[name] = float(node[name])
+            if "allowed-capabilities" in node:
+                caps = frozenset(
+                    c.upper().removeprefix("CAP_")
+                    for c in reader.strings(node, "allowed-capabilities")
+                )
+        elif key == "minimal-bases":
+            minimal = reader.strings(document, key)
+        elif key == "vex":
+            vex = reader.strings(document, key)
+        elif key == "baseline":
+            node = reader.mapping(document, key, ("sarif", "new-only"))
+            baseline = str(node.get("sarif", ""))
+            if "new-only" in node:
+                new_only = reader.flag(node, "new-only")
+        elif key == "ignores":
+            ignores = _ignores(reader, document)
+    return Config(
+        path=str(path), values=values, thresholds=tuple(thresholds), disabled_rules=frozenset(disabled),
+        severity_overrides=tuple(overrides), ignores=tuple(ignores), minimal_bases=minimal, vex=vex,
+        baseline_sarif=baseline, new_only=new_only, allowed_capabilities=caps,
+    )  # fmt: skip
+
+
+def _ignores(reader: _Reader, document: Any) -> list[Ignore]:
+    entries = document["ignores"]
+    if not isinstance(entries, list):
+        raise reader.fail(
+            document, "ignores", "expected a list of entries", "write each entry as `- id: ...`"
+        )
+    out = []
+    for index, entry in enumerate(entries):
+        if not hasattr(entry, "items"):
+            raise reader.fail(
+                entries,
+                index,
+                "an ignore entry must be a mapping",
+                "write `- id: CVE-...` and `reason: ...`",
+            )
+        for key in entry:
+            if key not in IGNORE_KEYS:
+                raise reader.fail(
+                    entry, key, "unknown key in an ignore entry", _suggest(str(key), IGNORE_KEYS)
+                )
+        if not str(entry.get("id", "")).strip():
+            raise reader.fail(
+                entries, index, "an ignore entry needs an id", "add `id: CVE-...` or a rule id"
+            )
+        if not str(entry.get("reason", "")).strip():
+            raise reader.fail(
+                entries,
+                index,
+                f"ignore of {entry['id']} has no reason",
+                "add `reason:` saying why it is safe",
+            )
+        expires = entry.get("expires")
+        if expires is not None and not isinstance(expires, datetime.date):
+            try:
+                expires = datetime.date.fromisoformat(str(expires))
+            except ValueError:
+                raise reader.fail(
+                    entry, "expires", f"{expires!r} is not a date", "write it as YYYY-MM-DD"
+                ) from None
+        out.append(
+            Ignore(
+                id=str(entry["id"]).strip(),
+                reason=str(entry["reason"]).strip(),
+                source=f"{reader.path.name}:{_line(entries, index)}",
+                package=str(entry.get("package", "") or ""),
+                version=str(entry.get("version", "") or ""),
+                path=str(entry.get("path", "") or ""),
+                file=str(entry.get("file", "") or ""),
+                expires=expires,
+            )  # fmt: skip
+        )
+    return out

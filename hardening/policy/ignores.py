@@ -1,0 +1,208 @@
+"""Reasoned ignores: the policy file's entries, and the Trivy and Grype ignore files a
+repository already has, so nobody has to translate them. An ignored finding is kept, marked
+suppressed with its reason; an expired entry stops applying and is reported."""
+
+from __future__ import annotations
+
+import datetime
+import fnmatch
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hardening.model import Finding, Kind, Notification, Suppression
+from hardening.policy.config import Config, Ignore
+from hardening.scanners.common import purl_matches
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One ignore rule, whatever file it came from."""
+
+    id: str
+    reason: str
+    source: str
+    package: str = ""
+    version: str = ""
+    path: str = ""
+    file: str = ""
+    purl: str = ""
+    fix_state: str = ""
+    package_type: str = ""
+    expires: datetime.date | None = None
+
+
+def _ids(finding: Finding) -> set[str]:
+    return {finding.rule_id.upper(), *(a.upper() for a in finding.aliases)}
+
+
+def _glob(pattern: str, value: str) -> bool:
+    value = value.lstrip("/")
+    pattern = pattern.lstrip("/")
+    return fnmatch.fnmatch(value, pattern) or fnmatch.fnmatch(
+        value, pattern.rstrip("*").rstrip("/") + "/*"
+    )
+
+
+def matches(rule: Rule, finding: Finding) -> bool:
+    if rule.id.upper() not in _ids(finding):
+        return False
+    pkg = finding.package
+    if rule.package and (pkg is None or pkg.name != rule.package):
+        return False
+    if rule.version and (pkg is None or pkg.version != rule.version):
+        return False
+    if rule.package_type and (pkg is None or pkg.type != rule.package_type):
+        return False
+    if rule.purl and (pkg is None or not purl_matches(rule.purl, pkg.purl)):
+        return False
+    inside = finding.location.image_path or (pkg.path if pkg else "")
+    if rule.path and not _glob(rule.path, inside):
+        return False
+    if rule.file and not _glob(rule.file, finding.location.path):
+        return False
+    if rule.fix_state:
+        fixed = bool(pkg and pkg.fixed_version)
+        if (rule.fix_state == "fixed" and not fixed) or (
+            rule.fix_state in ("not-fixed", "wont-fix", "unknown") and fixed
+        ):
+            return False
+    return True
+
+
+def _from_config(config: Config) -> list[Rule]:
+    return [
+        Rule(i.id, i.reason, i.source, i.package, i.version, i.path, i.file, expires=i.expires)
+        for i in config.ignores
+    ]
+
+
+def _date(value: Any) -> datetime.date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime.datetime):
+        return value.date()
+    if isinstance(value, datetime.date):
+        return value
+    try:
+        return datetime.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
+
+
+def trivyignore(text: str, name: str) -> list[Rule]:
+    """``.trivyignore``: one id per line, ``#`` comments, optional ``exp:YYYY-MM-DD``."""
+    rules = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        parts = line.split()
+        expires = None
+        for part in parts[1:]:
+            if part.startswith("exp:"):
+                expires = _date(part[4:])
+        rules.append(Rule(parts[0], f"listed in {name}", f"{name}:{number}", expires=expires))
+    return rules
+
+
+def trivyignore_yaml(text: str, name: str) -> list[Rule]:
+    from ruamel.yaml import YAML
+
+    document = YAML(typ="safe").load(text) or {}
+    rules = []
+    for section in ("vulnerabilities", "misconfigurations", "secrets"):
+        for entry in document.get(section) or []:
+            if not isinstance(entry, dict) or not entry.get("id"):
+                continue
+            reason = str(entry.get("statement") or f"listed in {name}")
+            paths = entry.get("paths") or [""]
+            purls = entry.get("purls") or [""]
+            for path in paths:
+                for purl in purls:
+                    rid = str(entry["id"])
+                    if section == "secrets":
+                        rid = f"trivy-secret/{rid}"
+                    elif section == "misconfigurations":
+                        rid = f"trivy-config/{rid}"
+                    rules.append(
+                        Rule(
+                            rid,
+                            reason,
+                            name,
+                            path=str(path),
+                            purl=str(purl),
+                            expires=_date(entry.get("expired_at")),
+                        )
+                    )
+    return rules
+
+
+def grype_yaml(text: str, name: str) -> list[Rule]:
+    from ruamel.yaml import YAML
+
+    document = YAML(typ="safe").load(text) or {}
+    rules = []
+    for entry in document.get("ignore") or []:
+        if not isinstance(entry, dict) or not entry.get("vulnerability"):
+            continue
+        package = entry.get("package") or {}
+        rules.append(
+            Rule(
+                str(entry["vulnerability"]),
+                str(entry.get("reason") or f"listed in {name}"),
+                name,
+                package=str(package.get("name", "") or ""),
+                version=str(package.get("version", "") or ""),
+                path=str(package.get("location", "") or ""),
+                package_type=str(package.get("type", "") or ""),
+                fix_state=str(entry.get("fix-state", "") or ""),
+            )  # fmt: skip
+        )
+    return rules
+
+
+def repository_rules(workspace: Path) -> list[Rule]:
+    rules: list[Rule] = []
+    for name, reader in (
+        (".trivyignore", trivyignore),
+        (".trivyignore.yaml", trivyignore_yaml),
+        (".grype.yaml", grype_yaml),
+    ):
+        path = workspace / name
+        if path.is_file():
+            rules.extend(reader(path.read_text(encoding="utf-8", errors="replace"), name))
+    return rules
+
+
+def apply_ignores(
+    findings: list[Finding], config: Config, workspace: Path, today: datetime.date
+) -> tuple[list[Finding], list[Notification]]:
+    rules = _from_config(config) + repository_rules(workspace)
+    notes = []
+    active = []
+    for rule in rules:
+        if rule.expires is not None and rule.expires < today:
+            notes.append(
+                Notification(
+                    "warning",
+                    "policy",
+                    f"{rule.source}: the ignore of {rule.id} expired on {rule.expires} and no longer applies",
+                )
+            )
+        else:
+            active.append(rule)
+    out = []
+    for finding in findings:
+        if not finding.suppressed:
+            matched = next((r for r in active if matches(r, finding)), None)
+            if matched is not None:
+                note = f" (until {matched.expires})" if matched.expires else ""
+                finding = finding.with_suppression(
+                    Suppression("external", matched.reason + note, matched.source)
+                )
+        out.append(finding)
+    return out, notes
+
+
+__all__ = ["Ignore", "Kind", "apply_ignores", "matches"]
