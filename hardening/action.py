@@ -50,6 +50,7 @@ INPUT_DEFAULTS: dict[str, str] = {
     "github-token": "",
     "db-cache-dir": ".cache/docker-hardening",
     "config-file": ".hardening.yml",
+    "sbom": "cyclonedx",
 }
 
 
@@ -87,6 +88,14 @@ class Inputs:
                 f"input {name} must be a number of seconds, not {self.get(name)!r}",
                 "use a number such as 5",
             ) from None
+
+
+def _sbom_format(value: str) -> str:
+    if value.lower() not in ("cyclonedx", "spdx", "none"):
+        raise UsageError(
+            f"input sbom must be cyclonedx, spdx or none, not {value!r}", "use cyclonedx"
+        )
+    return value.lower()
 
 
 def request_from_inputs(environ: Mapping[str, str]) -> ScanRequest:
@@ -153,6 +162,7 @@ def request_from_inputs(environ: Mapping[str, str]) -> ScanRequest:
         fail_on_kinds=settings["fail-on-kinds"],  # type: ignore[arg-type]
         ignore_unfixed=bool(settings["ignore-unfixed"]),
         config=config,
+        sbom_format=_sbom_format(inputs.get("sbom")),
         on_tool_failure=str(settings["on-tool-failure"]),
         min_uid=int(settings["min-uid"]),  # type: ignore[call-overload]
         settings_source=sources,

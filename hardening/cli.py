@@ -103,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--trial-grace", type=float, default=None, metavar="SECONDS")
     scan.add_argument("--ignore-unfixed", action="store_true", default=None)
     scan.add_argument("--category", default="", help="SARIF category (automationDetails.id)")
+    scan.add_argument("--sbom", default="cyclonedx", choices=["cyclonedx", "spdx", "none"],
+                      help="SBOM format, written beside the SARIF file (default cyclonedx)")  # fmt: skip
+    scan.add_argument("--sbom-file", metavar="PATH", help="where to write the SBOM")
     scan.add_argument("--workspace", metavar="DIR", help="repository root (default: cwd)")
     _add_gate_options(scan)
     _add_output_options(scan)
@@ -206,6 +209,8 @@ def scan_request_from_args(args: argparse.Namespace) -> ScanRequest:
         fail_on_kinds=settings["fail-on-kinds"],  # type: ignore[arg-type]
         ignore_unfixed=bool(settings["ignore-unfixed"]),
         config=config,
+        sbom_format=args.sbom,
+        sbom_path=Path(args.sbom_file).resolve() if args.sbom_file else None,
         on_tool_failure=str(settings["on-tool-failure"]),
         min_uid=int(settings["min-uid"]),  # type: ignore[call-overload]
         settings_source=sources,

@@ -219,6 +219,31 @@ def run_scan(
                     for note in scanned.notifications:
                         rec.notify(note.level, note.stage, note.message)
 
+        with rec.stage("sbom") as info:
+            if request.sbom_format == "none":
+                info["status"] = RunStatus.SKIPPED.value
+                info["detail"] = "SBOM is off"
+            elif archive is None:
+                info["status"] = RunStatus.SKIPPED.value
+                info["detail"] = "no image"
+            else:
+                from hardening.supply.sbom import generate_sbom
+
+                suffix = ".cdx.json" if request.sbom_format == "cyclonedx" else ".spdx.json"
+                target = request.sbom_path or request.sarif_path.with_name(
+                    request.sarif_path.name.removesuffix(".sarif") + suffix
+                )
+                target.parent.mkdir(parents=True, exist_ok=True)
+                sbom = generate_sbom(archive, target, request.sbom_format)
+                rec.extras["sbom"] = sbom.to_json()
+                if sbom.error:
+                    info["status"] = RunStatus.FAILED.value
+                    info["detail"] = sbom.error
+                    rec.notify("warning", "sbom", sbom.error)
+                else:
+                    kinds = ", ".join(f"{n} {t}" for t, n in sbom.by_type.items())
+                    info["detail"] = f"{sbom.packages} packages ({kinds}) by {sbom.tool}"
+
         with rec.stage("hardening checks") as info:
             from hardening.rules import LintInputs, lint
 

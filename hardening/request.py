@@ -63,6 +63,8 @@ class ScanRequest:
     on_tool_failure: str = "fail"
     min_uid: int = 1000
     settings_source: tuple[tuple[str, str], ...] = ()  # setting -> default, config file or input
+    sbom_format: str = "cyclonedx"  # cyclonedx, spdx or none
+    sbom_path: Path | None = None  # default: beside the SARIF file
 
     @property
     def dockerfile_relpath(self) -> str:

@@ -58,6 +58,9 @@ def write_action_outputs(result: PipelineResult, environ: Mapping[str, str]) -> 
         "passed": str(result.gate.passed).lower(),
         "image-id": report.image.image_id if report.image else "",
         "image-digest": report.image.digest if report.image else "",
+        "sbom-file": relpath(Path(str(report.extras["sbom"]["path"])), workspace)
+        if (report.extras.get("sbom") or {}).get("path")
+        else "",
     }
     for severity, count in report.counts_by_severity().items():
         values[severity.value] = str(count)

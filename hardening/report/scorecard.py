@@ -95,7 +95,11 @@ def scorecard(report: Report) -> list[Row]:
         elif item in probe_evidence:
             rows.append(Row(item, title, Verdict.PASS, probe_evidence[item]))
         elif item == "C17" and sbom.get("path"):
-            rows.append(Row(item, title, Verdict.PASS, f"SBOM written: {sbom['path']}"))
+            kinds = ", ".join(f"{n} {t}" for t, n in (sbom.get("by_type") or {}).items())
+            rows.append(Row(item, title, Verdict.PASS,
+                            f"{sbom.get('format')} SBOM by {sbom.get('tool')}: {sbom.get('packages')} packages ({kinds})"))  # fmt: skip
+        elif item == "C17" and sbom.get("error"):
+            rows.append(Row(item, title, Verdict.FAIL, f"no SBOM: {sbom['error']}"))
         elif item in checked:
             evidence = checked[item]
             if evidence.startswith("n/a"):

@@ -1,0 +1,1 @@
+"""Supply chain: the SBOM of the scanned image."""
