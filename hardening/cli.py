@@ -106,6 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--sbom", default="cyclonedx", choices=["cyclonedx", "spdx", "none"],
                       help="SBOM format, written beside the SARIF file (default cyclonedx)")  # fmt: skip
     scan.add_argument("--sbom-file", metavar="PATH", help="where to write the SBOM")
+    scan.add_argument(
+        "--gitlab-report", metavar="PATH", help="also write GitLab's container-scanning report"
+    )
     scan.add_argument("--workspace", metavar="DIR", help="repository root (default: cwd)")
     _add_gate_options(scan)
     _add_output_options(scan)
@@ -210,6 +213,7 @@ def scan_request_from_args(args: argparse.Namespace) -> ScanRequest:
         ignore_unfixed=bool(settings["ignore-unfixed"]),
         config=config,
         sbom_format=args.sbom,
+        gitlab_report=Path(args.gitlab_report).resolve() if args.gitlab_report else None,
         sbom_path=Path(args.sbom_file).resolve() if args.sbom_file else None,
         on_tool_failure=str(settings["on-tool-failure"]),
         min_uid=int(settings["min-uid"]),  # type: ignore[call-overload]

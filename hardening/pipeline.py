@@ -391,6 +391,11 @@ def finish(
     docs = all_rule_docs()
     request.sarif_path.parent.mkdir(parents=True, exist_ok=True)
     write_sarif(report, request.sarif_path, docs, request.workspace)
+    if request.gitlab_report is not None:
+        from hardening.report.gitlab import write_gitlab_report
+
+        request.gitlab_report.parent.mkdir(parents=True, exist_ok=True)
+        write_gitlab_report(report, request.gitlab_report)
     markdown = render_report(report, limit=900_000)
     request.summary_path.parent.mkdir(parents=True, exist_ok=True)
     request.summary_path.write_text(markdown, encoding="utf-8")

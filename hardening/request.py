@@ -65,6 +65,7 @@ class ScanRequest:
     settings_source: tuple[tuple[str, str], ...] = ()  # setting -> default, config file or input
     sbom_format: str = "cyclonedx"  # cyclonedx, spdx or none
     sbom_path: Path | None = None  # default: beside the SARIF file
+    gitlab_report: Path | None = None  # also write GitLab's container-scanning report here
 
     @property
     def dockerfile_relpath(self) -> str:

@@ -148,3 +148,24 @@ def test_bad_policy_file_is_a_usage_error_before_anything_runs(tmp_path: Path) -
     result = run_cli("scan", ".", "--sarif", "x.sarif", cwd=tmp_path)
     assert result.code == 2 and ".hardening.yml:1: fail-on" in result.stderr
     assert not (tmp_path / "x.sarif").exists()
+
+
+def test_gitlab_report_and_sbom_are_written_beside_the_sarif(
+    tmp_path: Path, busybox_image: str, shared: Path
+) -> None:
+    import jsonschema
+
+    (tmp_path / "Dockerfile").write_text(
+        f'FROM {busybox_image}\nUSER 10001\nCMD ["sleep", "3600"]\n'
+    )
+    result = run_cli("scan", ".", "--no-probes", "--fail-on", "none", "--sarif", "out/scan.sarif",
+                     "--gitlab-report", "out/gl.json", cwd=tmp_path)  # fmt: skip
+    assert result.code == 0, result.output
+    schema = json.loads(
+        (shared / "schemas" / "gitlab-container-scanning-report-format-15.2.4.json").read_text()
+    )
+    jsonschema.Draft7Validator(schema).validate(
+        json.loads((tmp_path / "out" / "gl.json").read_text())
+    )
+    sbom = json.loads((tmp_path / "out" / "scan.cdx.json").read_text())
+    assert sbom["bomFormat"] == "CycloneDX"
