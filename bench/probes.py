@@ -17,12 +17,14 @@ def run(runs: int = 5) -> list[Row]:
     client = connect()
     ensure_busybox_image(client)
     image = "docker-hardening.bench/sleeper:latest"
-    import io
+    import tempfile
+    from pathlib import Path
 
-    client.images.build(
-        fileobj=io.BytesIO(f'FROM {BUSYBOX_IMAGE}\nUSER 10001\nCMD ["sleep", "3600"]\n'.encode()),
-        tag=image,
-    )
+    from tests.support.engine import build_image
+
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "Dockerfile").write_text(f'FROM {BUSYBOX_IMAGE}\nUSER 10001\nCMD ["sleep", "3600"]\n')
+        build_image(Path(tmp), image)
     options = ProbeOptions(grace_s=GRACE, helper_image=BUSYBOX_IMAGE)
     probe_image(client, image, options)
     samples = [probe_image(client, image, options).durations for _ in range(runs)]
