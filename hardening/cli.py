@@ -109,6 +109,11 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument(
         "--gitlab-report", metavar="PATH", help="also write GitLab's container-scanning report"
     )
+    scan.add_argument(
+        "--no-pin-lookup",
+        action="store_true",
+        help="do not look up base images' current digests in their registries",
+    )
     scan.add_argument("--workspace", metavar="DIR", help="repository root (default: cwd)")
     _add_gate_options(scan)
     _add_output_options(scan)
@@ -213,6 +218,7 @@ def scan_request_from_args(args: argparse.Namespace) -> ScanRequest:
         ignore_unfixed=bool(settings["ignore-unfixed"]),
         config=config,
         sbom_format=args.sbom,
+        resolve_pins=not args.no_pin_lookup,
         gitlab_report=Path(args.gitlab_report).resolve() if args.gitlab_report else None,
         sbom_path=Path(args.sbom_file).resolve() if args.sbom_file else None,
         on_tool_failure=str(settings["on-tool-failure"]),

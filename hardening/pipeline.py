@@ -109,8 +109,10 @@ Publisher = Callable[[Report, str], list[Notification]]
 
 def all_rule_docs() -> dict[str, RuleDoc]:
     from hardening.probes import probe_docs
-    from hardening.rules.registry import all_docs
+    from hardening.rules.registry import all_docs, register_doc
+    from hardening.supply.pins import STALE
 
+    register_doc(STALE)
     docs = {doc.id: doc for doc in all_docs()}
     docs.update({doc.id: doc for doc in probe_docs()})
     return docs
@@ -268,6 +270,31 @@ def run_scan(
             rec.extras["checklist"] = dict(outcome_lint.checked)
             for note in outcome_lint.notifications:
                 rec.notify(note.level, note.stage, note.message)
+
+        with rec.stage("digest pins") as info:
+            if (
+                not request.resolve_pins
+                or request.dockerfile is None
+                or not request.dockerfile.is_file()
+            ):
+                info["status"] = RunStatus.SKIPPED.value
+                info["detail"] = "off" if not request.resolve_pins else "no Dockerfile"
+            else:
+                from hardening.supply.pins import apply_pins, resolve_pins
+                from hardening.targets.dockerfile import parse_dockerfile
+
+                pin_model = parse_dockerfile(
+                    request.dockerfile.read_text(errors="replace"),
+                    request.dockerfile_relpath,
+                    request.target,
+                )
+                pins = resolve_pins(pin_model)
+                rec.findings = apply_pins(rec.findings, pins, request.dockerfile_relpath)
+                resolved = sum(1 for p in pins if p.replacement or p.current)
+                info["detail"] = f"{resolved} of {len(pins)} base image(s) resolved"
+                for pin in pins:
+                    if pin.note:
+                        rec.notify("note", "digest pins", f"line {pin.line}: {pin.note}")
 
         with rec.stage("runtime probes") as info:
             if not request.probes:

@@ -66,6 +66,7 @@ class ScanRequest:
     sbom_format: str = "cyclonedx"  # cyclonedx, spdx or none
     sbom_path: Path | None = None  # default: beside the SARIF file
     gitlab_report: Path | None = None  # also write GitLab's container-scanning report here
+    resolve_pins: bool = True  # look up base images' current digests in their registries
 
     @property
     def dockerfile_relpath(self) -> str:

@@ -106,7 +106,10 @@ def _annotation(finding: Finding) -> dict[str, str | int]:
         "end_line": max(finding.location.end_line, finding.location.line),
         "annotation_level": level,
         "title": title[:255],
-        "message": finding.message[:4000] or title,
+        "message": (
+            finding.message + (f"\n{finding.fix}" if finding.property("replacement") else "")
+        )[:4000]
+        or title,
     }
 
 

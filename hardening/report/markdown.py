@@ -147,6 +147,39 @@ def runtime_section(report: Report) -> list[str]:
     return lines + [""]
 
 
+def pins_section(report: Report) -> list[str]:
+    pins = sorted(
+        {
+            (f.location.path, f.location.line, f.property("replacement"))
+            for f in report.active()
+            if f.property("replacement")
+        }
+    )
+    if not pins:
+        return []
+    from hardening.supply.pins import RENOVATE
+
+    lines = [
+        "### Pin the base images",
+        "",
+        "Replace these lines (digests resolved from the registry just now):",
+        "",
+        "```dockerfile",
+    ]
+    lines += [f"# {path}:{line}\n{replacement}" for path, line, replacement in pins]
+    lines += [
+        "```",
+        "",
+        "Keep the pins fresh with Renovate (`renovate.json`):",
+        "",
+        "```json",
+        RENOVATE,
+        "```",
+        "",
+    ]
+    return lines
+
+
 def run_section(report: Report) -> list[str]:
     lines = ["| stage | status | detail |", "|---|---|---|"]
     for stage in report.stages:
@@ -174,6 +207,7 @@ def render_report(report: Report, *, limit: int = SUMMARY_LIMIT, marker: str = "
     if active:
         head += ["### Top findings", ""] + findings_table(active[:TOP]) + [""]
     head += runtime_section(report)
+    head += pins_section(report)
     head += (
         ["<details><summary>Run details</summary>", ""]
         + run_section(report)

@@ -230,6 +230,25 @@ def _result(
         "partialFingerprints": fingerprints,
         "properties": properties,
     }
+    replacement = finding.property("replacement")
+    if replacement and finding.location.path and finding.location.line:
+        line = finding.location.line
+        result["fixes"] = [
+            {
+                "description": {"text": f"Replace the line with: {replacement}"},
+                "artifactChanges": [
+                    {
+                        "artifactLocation": {"uri": finding.location.path},
+                        "replacements": [
+                            {
+                                "deletedRegion": {"startLine": line, "endLine": line},
+                                "insertedContent": {"text": replacement + "\n"},
+                            }
+                        ],
+                    }
+                ],
+            }
+        ]
     if finding.suppression is not None:
         result["suppressions"] = [
             {
