@@ -111,6 +111,9 @@ _SECURITY_SEVERITY = {
 
 SEVERITIES_DESCENDING: tuple[Severity, ...] = tuple(sorted(Severity, reverse=True))
 
+# The key of Finding.fingerprint in SARIF partialFingerprints (read back for baselines).
+FINGERPRINT_KEY = "dockerHardeningFinding/v1"
+
 
 class Kind(enum.Enum):
     VULNERABILITY = "vulnerability"

@@ -15,9 +15,11 @@ from __future__ import annotations
 import contextlib
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -55,10 +57,12 @@ class Recorder:
     tool_runs: list[ToolRun] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     extras: dict[str, Any] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def notify(self, level: str, stage: str, message: str) -> None:
-        self.notifications.append(Notification(level, stage, message))
-        self.log(f"{level}: {stage}: {message}")
+        with self.lock:
+            self.notifications.append(Notification(level, stage, message))
+            self.log(f"{level}: {stage}: {message}")
 
     @contextlib.contextmanager
     def stage(self, name: str, tool: str = "") -> Iterator[dict[str, str]]:
@@ -105,6 +109,10 @@ class PipelineResult:
 
 
 Publisher = Callable[[Report, str], list[Notification]]
+STAGE_ORDER = (
+    "engine", "build", "export", "scanners", "sbom", "hardening checks", "digest pins",
+    "runtime probes", "merge", "policy",
+)  # fmt: skip
 
 
 def all_rule_docs() -> dict[str, RuleDoc]:
@@ -206,114 +214,130 @@ def run_scan(
                 info["status"] = RunStatus.SKIPPED.value
                 info["detail"] = "no image"
 
-        with rec.stage("scanners") as info:
-            if archive is None:
-                info["status"] = RunStatus.SKIPPED.value
-                info["detail"] = "no image to scan"
-                for name in request.scanners:
-                    rec.tool_runs.append(ToolRun(name, RunStatus.FAILED, reason="no image to scan"))
-            else:
-                from hardening.scanners.runner import run_scanners
+        # After the one export, the scanners (and the SBOM), the hardening checks (and the digest
+        # lookups) and the runtime probes read the image independently: run them side by side.
+        scanner_findings: list[Finding] = []
+        check_findings: list[Finding] = []
+        probe_findings: list[Finding] = []
 
-                for scanned in run_scanners(request, archive, workdir):
-                    rec.tool_runs.append(scanned.run)
-                    rec.findings.extend(scanned.findings)
-                    for note in scanned.notifications:
-                        rec.notify(note.level, note.stage, note.message)
-
-        with rec.stage("sbom") as info:
-            if request.sbom_format == "none":
-                info["status"] = RunStatus.SKIPPED.value
-                info["detail"] = "SBOM is off"
-            elif archive is None:
-                info["status"] = RunStatus.SKIPPED.value
-                info["detail"] = "no image"
-            else:
-                from hardening.supply.sbom import generate_sbom
-
-                suffix = ".cdx.json" if request.sbom_format == "cyclonedx" else ".spdx.json"
-                target = request.sbom_path or request.sarif_path.with_name(
-                    request.sarif_path.name.removesuffix(".sarif") + suffix
-                )
-                target.parent.mkdir(parents=True, exist_ok=True)
-                sbom = generate_sbom(archive, target, request.sbom_format)
-                rec.extras["sbom"] = sbom.to_json()
-                if sbom.error:
-                    info["status"] = RunStatus.FAILED.value
-                    info["detail"] = sbom.error
-                    rec.notify("warning", "sbom", sbom.error)
+        def scan_image() -> None:
+            with rec.stage("scanners") as info:
+                if archive is None:
+                    info["status"] = RunStatus.SKIPPED.value
+                    info["detail"] = "no image to scan"
+                    for name in request.scanners:
+                        rec.tool_runs.append(
+                            ToolRun(name, RunStatus.FAILED, reason="no image to scan")
+                        )
                 else:
-                    kinds = ", ".join(f"{n} {t}" for t, n in sbom.by_type.items())
-                    info["detail"] = f"{sbom.packages} packages ({kinds}) by {sbom.tool}"
+                    from hardening.scanners.runner import run_scanners
 
-        with rec.stage("hardening checks") as info:
-            from hardening.rules import LintInputs, lint
+                    for scanned in run_scanners(request, archive, workdir):
+                        rec.tool_runs.append(scanned.run)
+                        scanner_findings.extend(scanned.findings)
+                        for note in scanned.notifications:
+                            rec.notify(note.level, note.stage, note.message)
 
-            facts = None
-            if image is not None:
-                from hardening.targets.image import read_image_facts
+            with rec.stage("sbom") as info:
+                if request.sbom_format == "none":
+                    info["status"] = RunStatus.SKIPPED.value
+                    info["detail"] = "SBOM is off"
+                elif archive is None:
+                    info["status"] = RunStatus.SKIPPED.value
+                    info["detail"] = "no image"
+                else:
+                    from hardening.supply.sbom import generate_sbom
 
-                facts = read_image_facts(image, archive)
-            outcome_lint = lint(
-                LintInputs(
-                    workspace=request.workspace,
-                    dockerfile=request.dockerfile,
-                    context=request.context,
-                    compose_file=request.compose_file,
-                    target=request.target,
-                    image=facts,
-                    min_uid=request.min_uid,
-                    minimal_bases=request.config.minimal_bases,
+                    suffix = ".cdx.json" if request.sbom_format == "cyclonedx" else ".spdx.json"
+                    target = request.sbom_path or request.sarif_path.with_name(
+                        request.sarif_path.name.removesuffix(".sarif") + suffix
+                    )
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    sbom = generate_sbom(archive, target, request.sbom_format)
+                    rec.extras["sbom"] = sbom.to_json()
+                    if sbom.error:
+                        info["status"] = RunStatus.FAILED.value
+                        info["detail"] = sbom.error
+                        rec.notify("warning", "sbom", sbom.error)
+                    else:
+                        kinds = ", ".join(f"{n} {t}" for t, n in sbom.by_type.items())
+                        info["detail"] = f"{sbom.packages} packages ({kinds}) by {sbom.tool}"
+
+        def check_image() -> None:
+            with rec.stage("hardening checks") as info:
+                from hardening.rules import LintInputs, lint
+
+                facts = None
+                if image is not None:
+                    from hardening.targets.image import read_image_facts
+
+                    facts = read_image_facts(image, archive)
+                outcome_lint = lint(
+                    LintInputs(
+                        workspace=request.workspace,
+                        dockerfile=request.dockerfile,
+                        context=request.context,
+                        compose_file=request.compose_file,
+                        target=request.target,
+                        image=facts,
+                        min_uid=request.min_uid,
+                        minimal_bases=request.config.minimal_bases,
+                    )
                 )
-            )
-            rec.findings.extend(outcome_lint.findings)
-            rec.extras["checklist"] = dict(outcome_lint.checked)
-            for note in outcome_lint.notifications:
-                rec.notify(note.level, note.stage, note.message)
+                check_findings.extend(outcome_lint.findings)
+                rec.extras["checklist"] = dict(outcome_lint.checked)
+                for note in outcome_lint.notifications:
+                    rec.notify(note.level, note.stage, note.message)
 
-        with rec.stage("digest pins") as info:
-            if (
-                not request.resolve_pins
-                or request.dockerfile is None
-                or not request.dockerfile.is_file()
-            ):
-                info["status"] = RunStatus.SKIPPED.value
-                info["detail"] = "off" if not request.resolve_pins else "no Dockerfile"
-            else:
-                from hardening.supply.pins import apply_pins, resolve_pins
-                from hardening.targets.dockerfile import parse_dockerfile
+            with rec.stage("digest pins") as info:
+                if (
+                    not request.resolve_pins
+                    or request.dockerfile is None
+                    or not request.dockerfile.is_file()
+                ):
+                    info["status"] = RunStatus.SKIPPED.value
+                    info["detail"] = "off" if not request.resolve_pins else "no Dockerfile"
+                else:
+                    from hardening.supply.pins import apply_pins, resolve_pins
+                    from hardening.targets.dockerfile import parse_dockerfile
 
-                pin_model = parse_dockerfile(
-                    request.dockerfile.read_text(errors="replace"),
-                    request.dockerfile_relpath,
-                    request.target,
-                )
-                pins = resolve_pins(pin_model)
-                rec.findings = apply_pins(rec.findings, pins, request.dockerfile_relpath)
-                resolved = sum(1 for p in pins if p.replacement or p.current)
-                info["detail"] = f"{resolved} of {len(pins)} base image(s) resolved"
-                for pin in pins:
-                    if pin.note:
-                        rec.notify("note", "digest pins", f"line {pin.line}: {pin.note}")
+                    pin_model = parse_dockerfile(
+                        request.dockerfile.read_text(errors="replace"),
+                        request.dockerfile_relpath,
+                        request.target,
+                    )
+                    pins = resolve_pins(pin_model)
+                    check_findings[:] = apply_pins(check_findings, pins, request.dockerfile_relpath)
+                    resolved = sum(1 for p in pins if p.replacement or p.current)
+                    info["detail"] = f"{resolved} of {len(pins)} base image(s) resolved"
+                    for pin in pins:
+                        if pin.note:
+                            rec.notify("note", "digest pins", f"line {pin.line}: {pin.note}")
 
-        with rec.stage("runtime probes") as info:
-            if not request.probes:
-                info["status"] = RunStatus.SKIPPED.value
-                info["detail"] = "probes are off"
-            elif image is None or client is None:
-                info["status"] = RunStatus.SKIPPED.value
-                info["detail"] = "no image to run"
-            else:
-                from hardening.probes import ProbeOptions, judge, probe_image
+        def run_image() -> None:
+            with rec.stage("runtime probes") as info:
+                if not request.probes:
+                    info["status"] = RunStatus.SKIPPED.value
+                    info["detail"] = "probes are off"
+                elif image is None or client is None:
+                    info["status"] = RunStatus.SKIPPED.value
+                    info["detail"] = "no image to run"
+                else:
+                    from hardening.probes import ProbeOptions, judge, probe_image
 
-                options = ProbeOptions(
-                    grace_s=request.trial_grace_s,
-                    min_uid=request.min_uid,
-                    allowed_capabilities=request.config.allowed_capabilities,
-                )
-                result = probe_image(client, image.reference, options)
-                rec.extras["probe"] = result.to_json()
-                rec.findings.extend(judge(result, options, None))
+                    options = ProbeOptions(
+                        grace_s=request.trial_grace_s,
+                        min_uid=request.min_uid,
+                        allowed_capabilities=request.config.allowed_capabilities,
+                    )
+                    result = probe_image(client, image.reference, options)
+                    rec.extras["probe"] = result.to_json()
+                    probe_findings.extend(judge(result, options, None))
+
+        with ThreadPoolExecutor(max_workers=3, thread_name_prefix="stage") as pool:
+            for future in [pool.submit(task) for task in (scan_image, check_image, run_image)]:
+                future.result()
+        rec.findings.extend([*scanner_findings, *check_findings, *probe_findings])
 
         with rec.stage("merge") as info:
             from hardening.scanners.merge import merge_findings
@@ -362,10 +386,11 @@ def run_scan(
         counted = new_only(rec.findings)
     gate = decide(counted, rec.tool_runs, gate_policy(request))
     rec.extras["gate"] = {"passed": gate.passed, "reason": gate.reason}
+    order = {name: i for i, name in enumerate(STAGE_ORDER)}
     report = Report(
         findings=tuple(rec.findings),
         tool_runs=tuple(rec.tool_runs),
-        stages=tuple(rec.stages),
+        stages=tuple(sorted(rec.stages, key=lambda s: order.get(s.name, len(order)))),
         notifications=tuple(rec.notifications),
         image=image,
         dockerfile=request.dockerfile_relpath,

@@ -9,8 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from hardening.errors import UsageError
-from hardening.model import Finding
-from hardening.report.sarif import FINGERPRINT_KEY
+from hardening.model import FINGERPRINT_KEY, Finding
 
 
 def baseline_fingerprints(path: Path) -> set[str]:

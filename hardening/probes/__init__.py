@@ -116,6 +116,20 @@ def probe_image(client: Any, image: str, options: ProbeOptions) -> ProbeResult:
         (config.get("Healthcheck") or {}).get("Test", [""])[0] != "NONE"
     )
     cap_add = ["NET_BIND_SERVICE"] if _privileged_ports(result.exposed_ports) else []
+    health_options: dict[str, Any] = {}
+    if result.has_healthcheck:
+        # The image's own test, checked every second so the trial need not wait its interval.
+        check = config.get("Healthcheck") or {}
+        health_options["healthcheck"] = {
+            "test": check.get("Test"),
+            "interval": 1_000_000_000,
+            "timeout": min(int(check.get("Timeout") or 5_000_000_000), 5_000_000_000),
+            "retries": int(check.get("Retries") or 3),
+            "start_period": int(check.get("StartPeriod") or 0),
+        }
+        result.overrides.append(
+            "the healthcheck's interval was set to 1s for the trial (its test is the image's own)"
+        )
     with engine.session(client, options.timeout_s) as session:
         result.run_id = session.run_id
         started = time.monotonic()
@@ -136,9 +150,9 @@ def probe_image(client: Any, image: str, options: ProbeOptions) -> ProbeResult:
 
         hardened = engine.hardened_options(cap_add, [])
         started = time.monotonic()
-        runs: list[tuple[str, dict[str, Any]]] = [("defaults", {})]
+        runs: list[tuple[str, dict[str, Any]]] = [("defaults", dict(health_options))]
         if options.run_trial:
-            runs.append(("hardened", hardened))
+            runs.append(("hardened", {**hardened, **health_options}))
         try:
             with ThreadPoolExecutor(max_workers=len(runs)) as pool:
                 futures = {
@@ -189,12 +203,15 @@ def probe_image(client: Any, image: str, options: ProbeOptions) -> ProbeResult:
         elif base.started and not result.errors:
             result.errors.append("PID 1 could not be observed (it exited at once and has no shell)")
         if options.run_trial:
-            _trial(result, session, image, observed, hardened, cap_add, helper, options)
+            _trial(
+                result, session, image, observed, hardened, cap_add, helper, options, health_options
+            )
     return result
 
 
 def _trial(result: ProbeResult, session: Any, image: str, observed: dict[str, Any],
-           hardened: dict[str, Any], cap_add: list[str], helper: str, options: ProbeOptions) -> None:  # fmt: skip
+           hardened: dict[str, Any], cap_add: list[str], helper: str, options: ProbeOptions,
+           health: dict[str, Any]) -> None:  # fmt: skip
     from hardening.probes import engine
 
     base, trial = observed["defaults"], observed["hardened"]
@@ -239,9 +256,9 @@ def _trial(result: ProbeResult, session: Any, image: str, observed: dict[str, An
             ),
         }
         logs = trial.logs
+        budget = options.health_budget_s if result.has_healthcheck else 0.0
         for flag, opts in singles.items():
-            budget = options.health_budget_s if result.has_healthcheck else 0.0
-            single = engine.start(session, image, opts, "", options.grace_s, budget)
+            single = engine.start(session, image, {**opts, **health}, "", options.grace_s, budget)
             record["tried"].append(
                 {"flags": single.flags, "ok": single.ok, "exit_code": single.exit_code}
             )
@@ -256,7 +273,9 @@ def _trial(result: ProbeResult, session: Any, image: str, observed: dict[str, An
             # Give the paths it writes to a tmpfs, and see whether that is all it needs.
             folders = sorted({p if p.count("/") <= 1 else p.rsplit("/", 1)[0] for p in paths})
             adjusted = engine.hardened_options(cap_add, [f for f in folders if f != "/tmp"])
-            retry = engine.start(session, image, adjusted, "", options.grace_s, 0.0)
+            retry = engine.start(
+                session, image, {**adjusted, **health}, "", options.grace_s, budget
+            )
             record["tried"].append(
                 {"flags": retry.flags, "ok": retry.ok, "exit_code": retry.exit_code}
             )

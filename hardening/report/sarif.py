@@ -23,7 +23,16 @@ import attr
 import sarif_om
 
 from hardening import INFORMATION_URI, TOOL_NAME, __version__
-from hardening.model import Finding, Kind, Report, RuleDoc, RunStatus, Severity, sort_key
+from hardening.model import (
+    FINGERPRINT_KEY,
+    Finding,
+    Kind,
+    Report,
+    RuleDoc,
+    RunStatus,
+    Severity,
+    sort_key,
+)
 from hardening.report.fingerprint import line_hashes
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -32,7 +41,6 @@ MAX_RULES = 25_000
 MAX_LOCATIONS = 1_000
 MAX_GZIP_BYTES = 10 * 1024 * 1024
 MAX_TAGS = 10
-FINGERPRINT_KEY = "dockerHardeningFinding/v1"
 SCANNER_URIS = {
     "trivy": "https://github.com/aquasecurity/trivy",
     "grype": "https://github.com/anchore/grype",
