@@ -214,7 +214,7 @@ def run_scan(
                 info["status"] = RunStatus.SKIPPED.value
                 info["detail"] = "no image"
 
-        # After the one export, the scanners (and the SBOM), the hardening checks (and the digest
+        # After the one export, the scanners, the SBOM, the hardening checks (and the digest
         # lookups) and the runtime probes read the image independently: run them side by side.
         scanner_findings: list[Finding] = []
         check_findings: list[Finding] = []
@@ -238,6 +238,7 @@ def run_scan(
                         for note in scanned.notifications:
                             rec.notify(note.level, note.stage, note.message)
 
+        def describe_image() -> None:
             with rec.stage("sbom") as info:
                 if request.sbom_format == "none":
                     info["status"] = RunStatus.SKIPPED.value
@@ -334,8 +335,9 @@ def run_scan(
                     rec.extras["probe"] = result.to_json()
                     probe_findings.extend(judge(result, options, None))
 
-        with ThreadPoolExecutor(max_workers=3, thread_name_prefix="stage") as pool:
-            for future in [pool.submit(task) for task in (scan_image, check_image, run_image)]:
+        tasks = (scan_image, describe_image, check_image, run_image)
+        with ThreadPoolExecutor(max_workers=len(tasks), thread_name_prefix="stage") as pool:
+            for future in [pool.submit(task) for task in tasks]:
                 future.result()
         rec.findings.extend([*scanner_findings, *check_findings, *probe_findings])
 
