@@ -97,14 +97,14 @@ def _image_exists(client: docker.DockerClient, name: str) -> bool:
 
 
 def busybox_binary() -> Path:
-    path = Path("/bin/busybox")
-    if not path.exists():
+    """Debian's statically linked busybox (the plain busybox package is dynamic and cannot run
+    in an empty image)."""
+    installed = subprocess.run(
+        ["dpkg-query", "-W", "-f=${Status}", "busybox-static"], capture_output=True, text=True
+    ).stdout
+    if "install ok installed" not in installed:
         _apt_install("busybox-static")
-    # Debian's busybox package is dynamic; only busybox-static runs in an empty image.
-    out = subprocess.run(["file", "-L", str(path)], capture_output=True, text=True).stdout
-    if "dynamically linked" in out:
-        _apt_install("busybox-static")
-    return path
+    return Path("/bin/busybox")
 
 
 def legacy_docker_cli() -> str:
