@@ -17,7 +17,7 @@ DOC = doc(
     owasp="A01",
     bad="privileged: true",
     good="cap_drop: [ALL]\ncap_add: [NET_BIND_SERVICE]",
-    refs=("cis:5.4", "compose-lint:CL-0002", "checkov:CKV_DOCKER_COMPOSE_1"),
+    refs=("cis:5.5", "compose-lint:CL-0002"),
 )
 
 

@@ -20,7 +20,7 @@ DOC = doc(
     owasp="A01",
     bad="volumes:\n  - /var/run/docker.sock:/var/run/docker.sock:ro",
     good="# a socket proxy that allows only GET /containers\nenvironment:\n  DOCKER_HOST: tcp://socket-proxy:2375",
-    refs=("cis:5.31", "compose-lint:CL-0001"),
+    refs=("cis:5.32", "compose-lint:CL-0001"),
 )
 
 

@@ -24,7 +24,7 @@ DOC = doc(
     owasp="A01",
     bad="network_mode: host",
     good='ports:\n  - "127.0.0.1:8080:8080"',
-    refs=("cis:5.9", "cis:5.15", "cis:5.16", "compose-lint:CL-0003"),
+    refs=("cis:5.10", "cis:5.16", "cis:5.17", "compose-lint:CL-0008", "compose-lint:CL-0010"),
 )
 
 

@@ -17,7 +17,7 @@ DOC = doc(
     owasp="A01",
     bad="services:\n  web:\n    image: web",
     good="services:\n  web:\n    image: web\n    read_only: true\n    tmpfs: [/tmp]",
-    refs=("cis:5.12", "compose-lint:CL-0008"),
+    refs=("cis:5.13", "compose-lint:CL-0007"),
 )
 
 

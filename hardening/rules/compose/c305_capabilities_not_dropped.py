@@ -17,7 +17,7 @@ DOC = doc(
     owasp="A01",
     bad="services:\n  web:\n    image: web",
     good="    cap_drop: [ALL]\n    cap_add: [NET_BIND_SERVICE]",
-    refs=("cis:5.3", "compose-lint:CL-0006"),
+    refs=("cis:5.4", "compose-lint:CL-0006"),
 )
 
 

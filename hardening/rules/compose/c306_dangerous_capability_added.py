@@ -21,7 +21,7 @@ DOC = doc(
     owasp="A01",
     bad="cap_add: [SYS_ADMIN]",
     good="cap_drop: [ALL]",
-    refs=("cis:5.3", "compose-lint:CL-0006"),
+    refs=("cis:5.4", "compose-lint:CL-0024", "compose-lint:CL-0011", "compose-lint:CL-0027"),
 )
 
 

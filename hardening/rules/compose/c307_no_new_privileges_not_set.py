@@ -17,7 +17,7 @@ DOC = doc(
     owasp="A01",
     bad='security_opt: ["no-new-privileges:false"]',
     good='security_opt: ["no-new-privileges:true"]',
-    refs=("cis:5.25", "compose-lint:CL-0004"),
+    refs=("cis:5.26", "compose-lint:CL-0003"),
 )
 
 

@@ -17,7 +17,7 @@ DOC = doc(
     owasp="A01",
     bad='security_opt: ["seccomp:unconfined"]',
     good='security_opt: ["no-new-privileges:true"]',
-    refs=("cis:5.1", "cis:5.21", "compose-lint:CL-0005"),
+    refs=("cis:5.2", "cis:5.22", "compose-lint:CL-0009"),
 )
 
 

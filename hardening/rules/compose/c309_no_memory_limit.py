@@ -15,7 +15,7 @@ DOC = doc(
     target="compose",
     bad="services:\n  web:\n    image: web",
     good="services:\n  web:\n    image: web\n    mem_limit: 256m\n    cpus: 0.5\n    pids_limit: 100",
-    refs=("cis:5.10", "cis:5.11", "cis:5.28", "compose-lint:CL-0010"),
+    refs=("cis:5.11", "cis:5.12", "compose-lint:CL-0026"),
 )
 
 

@@ -22,7 +22,7 @@ DOC = doc(
     kind=Kind.SECRET,
     bad="environment:\n  DB_PASSWORD: hunter2",
     good="secrets: [db_password]\nenvironment:\n  DB_PASSWORD_FILE: /run/secrets/db_password",
-    refs=("compose-lint:CL-0009",),
+    refs=("cis:4.10", "compose-lint:CL-0020"),
 )
 
 

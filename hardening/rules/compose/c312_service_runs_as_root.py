@@ -16,7 +16,7 @@ DOC = doc(
     owasp="A01",
     bad="user: root",
     good='user: "10001:10001"',
-    refs=("cis:4.1",),
+    refs=("cis:4.1", "compose-lint:CL-0018"),
 )
 
 

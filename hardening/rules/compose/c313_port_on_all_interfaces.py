@@ -15,7 +15,7 @@ DOC = doc(
     target="compose",
     bad='ports:\n  - "8080:8080"',
     good='ports:\n  - "127.0.0.1:8080:8080"',
-    refs=("cis:5.14", "compose-lint:CL-0007"),
+    refs=("cis:5.14", "compose-lint:CL-0005"),
 )
 
 
