@@ -23,7 +23,9 @@ def run(runs: int = 5) -> list[Row]:
     from tests.support.engine import build_image
 
     with tempfile.TemporaryDirectory() as tmp:
-        (Path(tmp) / "Dockerfile").write_text(f'FROM {BUSYBOX_IMAGE}\nUSER 10001\nCMD ["sleep", "3600"]\n')
+        (Path(tmp) / "Dockerfile").write_text(
+            f'FROM {BUSYBOX_IMAGE}\nUSER 10001\nCMD ["sleep", "3600"]\n'
+        )
         build_image(Path(tmp), image)
     options = ProbeOptions(grace_s=GRACE, helper_image=BUSYBOX_IMAGE)
     probe_image(client, image, options)
