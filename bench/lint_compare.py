@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
 
 from bench.lint_speed import CORPUS, peers
@@ -101,9 +100,9 @@ def main() -> None:
         score = scores.get(label)
         return "n/a" if score is None else f"{score.precision:.2f} / {score.recall:.2f}"
 
-    peer: Callable[[str], str] = lambda label: (
-        cell(scores_cl, label) if label.startswith("compose.") else cell(scores_hadolint, label)
-    )  # noqa: E731
+    def peer(label: str) -> str:
+        return cell(scores_cl if label.startswith("compose.") else scores_hadolint, label)
+
     print("| label | docker-hardening P / R | peer (hadolint or compose-lint) P / R |")
     print("|---|---|---|")
     for label in sorted(scores_ours):
