@@ -57,11 +57,15 @@ def _fold_advisories(vulns: list[Finding]) -> list[Finding]:
     return out
 
 
+def _tool_rank(finding: Finding) -> int:
+    return min((_TOOL_ORDER.get(t, 9) for t in finding.tools), default=9)
+
+
 def _combine(group: list[Finding]) -> Finding:
-    group.sort(key=lambda f: min((_TOOL_ORDER.get(t, 9) for t in f.tools), default=9))
-    first = group[0]
     if len(group) == 1:
-        return first
+        return group[0]
+    group.sort(key=_tool_rank)
+    first = group[0]
     tools = sorted({t for f in group for t in f.tools}, key=lambda t: (_TOOL_ORDER.get(t, 9), t))
     severities: dict[str, Severity] = {}
     for f in group:
@@ -89,10 +93,13 @@ def _combine(group: list[Finding]) -> Finding:
     aliases = tuple(
         dict.fromkeys(a for f in group for a in f.aliases if a.upper() != rule_id.upper())
     )
-    return replace(
-        first,
+    # Built directly rather than with dataclasses.replace: this runs once per merged pair.
+    return Finding(
         rule_id=rule_id,
+        kind=first.kind,
         severity=severity,
+        title=next((f.title for f in group if f.title and f.title != rule_id), first.title),
+        message=first.message,
         cvss_score=next((f.cvss_score for f in group if f.cvss_score is not None), None),
         package=package,
         location=location,
@@ -100,7 +107,10 @@ def _combine(group: list[Finding]) -> Finding:
         tool_severities=tuple(sorted(severities.items())),
         references=tuple(dict.fromkeys(r for f in group for r in f.references)),
         aliases=aliases,
-        title=next((f.title for f in group if f.title and f.title != rule_id), first.title),
+        checklist=first.checklist,
+        fix=first.fix,
+        confidence=first.confidence,
+        suppression=first.suppression,
         properties=tuple(sorted(properties.items())),
     )
 
