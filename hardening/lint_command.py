@@ -8,9 +8,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from hardening.errors import ExitCode, UsageError
+from hardening.errors import UsageError
 from hardening.gate import GatePolicy, decide
-from hardening.model import Finding, Kind, Report, RunStatus, Severity, StageResult, sort_key
+from hardening.model import Finding, Report, RunStatus, Severity, StageResult, sort_key
 from hardening.request import load_policy, parse_fail_on, parse_kinds, relpath, resolve_settings
 
 COMPOSE_SUFFIXES = (".yml", ".yaml")
@@ -113,5 +113,3 @@ def write_outputs(report: Report, sarif: str | None, summary: str | None, worksp
         Path(summary).parent.mkdir(parents=True, exist_ok=True)
         Path(summary).write_text(render_report(report, limit=900_000), encoding="utf-8")
 
-
-__all__ = ["ExitCode", "Kind", "run_lint"]
