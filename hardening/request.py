@@ -57,7 +57,7 @@ class ScanRequest:
     sarif_path: Path = Path("docker-hardening.sarif")
     summary_path: Path = Path("docker-hardening.md")
     category: str = ""
-    keep_image: bool = True
+    keep_image: bool = False  # keep the temporary tag of the built image (user -t tags always stay)
     extra: dict[str, str] = field(default_factory=dict)
     config: Config = field(default_factory=Config)
     on_tool_failure: str = "fail"

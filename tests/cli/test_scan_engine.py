@@ -169,3 +169,30 @@ def test_gitlab_report_and_sbom_are_written_beside_the_sarif(
     )
     sbom = json.loads((tmp_path / "out" / "scan.cdx.json").read_text())
     assert sbom["bomFormat"] == "CycloneDX"
+
+
+def test_scan_leaves_no_temporary_image_but_keeps_user_tags(
+    tmp_path: Path, busybox_image: str, unique_tag: str
+) -> None:
+    import docker
+
+    client = docker.from_env()
+    before = {t for i in client.images.list(name="docker-hardening.local/scan") for t in i.tags}
+    (tmp_path / "Dockerfile").write_text(
+        f'FROM {busybox_image}\nUSER 10001\nCMD ["sleep", "3600"]\n'
+    )
+    result = run_cli(
+        "scan",
+        ".",
+        "--no-probes",
+        "--no-pin-lookup",
+        "--sbom",
+        "none",
+        "-t",
+        unique_tag,
+        cwd=tmp_path,
+    )
+    assert result.code in (0, 1), result.output
+    after = {t for i in client.images.list(name="docker-hardening.local/scan") for t in i.tags}
+    assert after <= before
+    assert client.images.get(unique_tag).tags
