@@ -177,7 +177,11 @@ def test_scan_leaves_no_temporary_image_but_keeps_user_tags(
     import docker
 
     client = docker.from_env()
-    before = {t for i in client.images.list(name="docker-hardening.local/scan") for t in i.tags}
+    def ours() -> set[str]:
+        images = client.images.list(name="docker-hardening.local/scan")
+        return {t for i in images for t in i.tags if t.startswith("docker-hardening.local/scan:")}
+
+    before = ours()
     (tmp_path / "Dockerfile").write_text(
         f'FROM {busybox_image}\nUSER 10001\nCMD ["sleep", "3600"]\n'
     )
@@ -193,6 +197,5 @@ def test_scan_leaves_no_temporary_image_but_keeps_user_tags(
         cwd=tmp_path,
     )
     assert result.code in (0, 1), result.output
-    after = {t for i in client.images.list(name="docker-hardening.local/scan") for t in i.tags}
-    assert after <= before
+    assert ours() <= before
     assert client.images.get(unique_tag).tags
