@@ -80,10 +80,10 @@ def run(runs: int = 5) -> list[Row]:
 
                 wall = series(lambda s: s["wall"])
                 overlap = series(lambda s: s["scanners_stage"] / s["scanner_sum"])
+                # Checks, SBOM and probes (with the grace period) run beside the scanners: what is
+                # left after the build and the scanner stage is the pipeline's own work.
                 rest = series(
-                    lambda s: (
-                        (s["wall"] - s["build"] - s["scanners_stage"] - GRACE) / (s["wall"] - GRACE)
-                    )
+                    lambda s: (s["wall"] - s["build"] - s["scanners_stage"]) / (s["wall"] - GRACE)
                 )
                 rows.append(Row("pipeline", f"examples/{example}: wall time", "s", *wall, "", None,
                                 f"scanners sleep {SCANNER_SLEEP:.0f} s each; trial grace {GRACE:.0f} s"))  # fmt: skip
