@@ -29,9 +29,10 @@ _ESCAPE = re.compile(r"([\\`*_{}\[\]<>|#!~])")
 
 
 def esc(text: Any) -> str:
-    """Escape user-controlled text for a Markdown table cell: no HTML, no broken tables."""
+    """Escape user-controlled text for a Markdown table cell: no HTML, no broken tables, and
+    no @mentions (a package named after a user must not notify them)."""
     flat = " ".join(str(text).split())
-    return _ESCAPE.sub(r"\\\1", flat)
+    return _ESCAPE.sub(r"\\\1", flat).replace("@", "@\u2060")
 
 
 def where(finding: Finding) -> str:

@@ -177,6 +177,7 @@ def test_scan_leaves_no_temporary_image_but_keeps_user_tags(
     import docker
 
     client = docker.from_env()
+
     def ours() -> set[str]:
         images = client.images.list(name="docker-hardening.local/scan")
         return {t for i in images for t in i.tags if t.startswith("docker-hardening.local/scan:")}

@@ -88,3 +88,10 @@ def test_huge_report_stays_under_the_comment_limit_and_says_what_was_left_out() 
     assert "SARIF" in text
     summary = render_report(report, limit=900_000)
     assert len(summary.encode()) < 1024 * 1024
+
+
+def test_package_names_cannot_mention_users() -> None:
+    from hardening.report.markdown import esc
+
+    html = cmarkgfm.github_flavored_markdown_to_html(f"| a |\n|---|\n| {esc('@octocat/pkg')} |")
+    assert "@octocat" not in html and "@\u2060octocat" in html
