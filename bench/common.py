@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from collections.abc import Callable
@@ -61,3 +62,11 @@ def row(
     median = statistics.median(values)
     met = None if limit is None else median < limit
     return Row(group, name, unit, median, min(values), max(values), target, met, note)
+
+
+def child_env(**extra: str) -> dict[str, str]:
+    """The environment for a measured process, as an installed package would run: with its
+    bytecode cached (a shell that sets PYTHONDONTWRITEBYTECODE would make every run recompile)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env.update(extra)
+    return env

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -11,7 +10,7 @@ import tempfile
 import venv
 from pathlib import Path
 
-from bench.common import Row, repeat, row
+from bench.common import Row, child_env, repeat, row
 from bench.scale import SHARED
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,7 +32,7 @@ def peers() -> Path:
 def _hardening(*args: str) -> None:
     subprocess.run(
         [sys.executable, "-m", "hardening", "lint", *args], cwd=ROOT, capture_output=True,
-        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        env=child_env(PYTHONPATH=str(ROOT)),
     )  # fmt: skip
 
 

@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import Row
+from bench.common import Row, child_env
 from bench.scale import FIXTURES, write_scaled
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,7 +27,7 @@ MULTITOOL = (
 def _measure(trivy: Path, grype: Path, out: Path) -> dict[str, float]:
     result = subprocess.run(
         [sys.executable, "-m", "bench._measure_merge", str(trivy), str(grype), str(out)],
-        capture_output=True, text=True, check=True, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        capture_output=True, text=True, check=True, cwd=ROOT, env=child_env(PYTHONPATH=str(ROOT)),
     )  # fmt: skip
     return json.loads(result.stdout)
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from bench.common import Row, repeat, row
+from bench.common import Row, child_env, repeat, row
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -19,13 +18,13 @@ def _import_cli() -> None:
         [sys.executable, "-c", "import hardening.cli"],
         check=True,
         cwd=ROOT,
-        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        env=child_env(PYTHONPATH=str(ROOT)),
     )
 
 
 def _entrypoint_first_line() -> float:
     with tempfile.TemporaryDirectory() as tmp:
-        env = dict(os.environ, PYTHONPATH=str(ROOT), GITHUB_WORKSPACE=tmp, INPUT_CONTEXT="missing")
+        env = child_env(PYTHONPATH=str(ROOT), GITHUB_WORKSPACE=tmp, INPUT_CONTEXT="missing")
         started = time.perf_counter()
         proc = subprocess.Popen(
             [sys.executable, str(ROOT / "entrypoint.py")],
