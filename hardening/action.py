@@ -16,12 +16,14 @@ from hardening.model import Severity
 from hardening.request import (
     ScanRequest,
     check_build_inputs,
+    db_repositories,
     load_policy,
     parse_build_secret,
     parse_fail_on,
     parse_key_values,
     parse_kinds,
     parse_scanners,
+    positive_seconds,
     resolve_settings,
 )
 
@@ -49,6 +51,10 @@ INPUT_DEFAULTS: dict[str, str] = {
     "check-run": "false",
     "github-token": "",
     "db-cache-dir": ".cache/docker-hardening",
+    "trivy-db-repository": "",
+    "trivy-java-db-repository": "",
+    "db-timeout": "300",
+    "db-max-age": "7",
     "config-file": ".hardening.yml",
     "sbom": "cyclonedx",
 }
@@ -79,6 +85,11 @@ class Inputs:
         if value in ("false", "no", "off", "0", ""):
             return False
         raise UsageError(f"input {name} must be true or false, not {value!r}", "use true or false")
+
+    def seconds(self, name: str, unit: str = "seconds") -> float:
+        return positive_seconds(
+            self.get(name), f"input {name}", f"set {name} to a positive number of {unit}"
+        )
 
     def number(self, name: str) -> float:
         try:
@@ -142,6 +153,16 @@ def request_from_inputs(environ: Mapping[str, str]) -> ScanRequest:
         "grace-period": grace if inputs.given("trial-grace-period") is not None else None,
     }
     settings, sources = resolve_settings(given, config)
+    trivy_db, trivy_db_source = db_repositories(
+        inputs.get("trivy-db-repository"), "TRIVY_DB_REPOSITORY", environ
+    )
+    java_db, java_db_source = db_repositories(
+        inputs.get("trivy-java-db-repository"), "TRIVY_JAVA_DB_REPOSITORY", environ
+    )
+    sources += (
+        ("trivy-db-repository", trivy_db_source),
+        ("trivy-java-db-repository", java_db_source),
+    )
     return ScanRequest(
         workspace=workspace,
         context=context if context.is_dir() else None,
@@ -154,8 +175,12 @@ def request_from_inputs(environ: Mapping[str, str]) -> ScanRequest:
         compose_file=compose,
         scanners=parse_scanners(inputs.get("scanners")),
         scanners_explicit=True,  # the action always asks for its scanners by name
-        scanner_timeout_s=inputs.number("scanner-timeout"),
+        scanner_timeout_s=inputs.seconds("scanner-timeout"),
         db_cache_dir=in_workspace(inputs.get("db-cache-dir")),
+        trivy_db_repositories=trivy_db,
+        trivy_java_db_repositories=java_db,
+        db_timeout_s=inputs.seconds("db-timeout"),
+        db_max_age_s=86400.0 * inputs.seconds("db-max-age", "days"),
         probes=bool(settings["probes"]),
         trial_grace_s=float(settings["grace-period"]),  # type: ignore[arg-type]
         fail_on=settings["fail-on"] if isinstance(settings["fail-on"], Severity) else None,

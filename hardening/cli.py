@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,12 +20,14 @@ from hardening.request import (
     GATE_LEVELS,
     ScanRequest,
     check_build_inputs,
+    db_repositories,
     load_policy,
     parse_build_secret,
     parse_fail_on,
     parse_key_values,
     parse_kinds,
     parse_scanners,
+    positive_seconds,
     resolve_settings,
 )
 
@@ -97,8 +100,20 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="trivy,grype (default: both when installed; named scanners must succeed)",
     )
-    scan.add_argument("--scanner-timeout", type=float, default=900.0, metavar="SECONDS")
+    scan.add_argument("--scanner-timeout", default="900", metavar="SECONDS")
     scan.add_argument("--db-cache-dir", metavar="DIR", help="vulnerability database cache")
+    scan.add_argument(
+        "--trivy-db-repository", action="append", default=[], metavar="REPO",
+        help="Trivy DB repository (repeat or comma-separate for fallbacks; beats TRIVY_DB_REPOSITORY)",
+    )  # fmt: skip
+    scan.add_argument(
+        "--trivy-java-db-repository", action="append", default=[], metavar="REPO",
+        help="Trivy Java DB repository (beats TRIVY_JAVA_DB_REPOSITORY)",
+    )  # fmt: skip
+    scan.add_argument("--db-timeout", default="300", metavar="SECONDS",
+                      help="bound of the database update (default 300)")  # fmt: skip
+    scan.add_argument("--db-max-age", default="7", metavar="DAYS",
+                      help="use a cached database up to this age when no repository answers")  # fmt: skip
     scan.add_argument("--no-probes", action="store_true", help="do not run the image")
     scan.add_argument("--trial-grace", type=float, default=None, metavar="SECONDS")
     scan.add_argument("--ignore-unfixed", action="store_true", default=None)
@@ -195,6 +210,16 @@ def scan_request_from_args(args: argparse.Namespace) -> ScanRequest:
     if given["fail-on"] is None and args.fail_on is not None:
         given["fail-on"] = "none"
     settings, sources = resolve_settings(given, config)
+    trivy_db, trivy_db_source = db_repositories(
+        ",".join(args.trivy_db_repository), "TRIVY_DB_REPOSITORY", os.environ
+    )
+    java_db, java_db_source = db_repositories(
+        ",".join(args.trivy_java_db_repository), "TRIVY_JAVA_DB_REPOSITORY", os.environ
+    )
+    sources += (
+        ("trivy-db-repository", trivy_db_source),
+        ("trivy-java-db-repository", java_db_source),
+    )
     return ScanRequest(
         workspace=workspace,
         context=context.resolve() if context else None,
@@ -209,8 +234,17 @@ def scan_request_from_args(args: argparse.Namespace) -> ScanRequest:
         compose_file=compose.resolve() if compose else None,
         scanners=scanners,
         scanners_explicit=explicit,
-        scanner_timeout_s=args.scanner_timeout,
+        scanner_timeout_s=positive_seconds(
+            args.scanner_timeout, "--scanner-timeout", "pass a number of seconds such as 900"
+        ),
         db_cache_dir=Path(args.db_cache_dir).resolve() if args.db_cache_dir else None,
+        trivy_db_repositories=trivy_db,
+        trivy_java_db_repositories=java_db,
+        db_timeout_s=positive_seconds(
+            args.db_timeout, "--db-timeout", "pass a number of seconds such as 300"
+        ),
+        db_max_age_s=86400.0
+        * positive_seconds(args.db_max_age, "--db-max-age", "pass a number of days such as 7"),
         probes=bool(settings["probes"]),
         trial_grace_s=float(settings["grace-period"]),  # type: ignore[arg-type]
         fail_on=_fail_on(settings["fail-on"]),

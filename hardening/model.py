@@ -105,14 +105,91 @@ _SECURITY_SEVERITY = {
     Severity.HIGH: 8.0,
     Severity.MEDIUM: 5.5,
     Severity.LOW: 2.0,
-    Severity.NEGLIGIBLE: 0.5,
+    Severity.NEGLIGIBLE: 0.0,
     Severity.UNKNOWN: 0.0,
+}
+# GitHub's security-severity bands (inclusive): a score outside its severity's band would make
+# GitHub show another severity than the one reported.
+SECURITY_SEVERITY_BANDS = {
+    Severity.CRITICAL: (9.0, 10.0),
+    Severity.HIGH: (7.0, 8.9),
+    Severity.MEDIUM: (4.0, 6.9),
+    Severity.LOW: (0.1, 3.9),
 }
 
 SEVERITIES_DESCENDING: tuple[Severity, ...] = tuple(sorted(Severity, reverse=True))
 
 # The key of Finding.fingerprint in SARIF partialFingerprints (read back for baselines).
 FINGERPRINT_KEY = "dockerHardeningFinding/v1"
+
+
+class FixStatus(enum.Enum):
+    """Whether a fix exists for a vulnerability, as the scanners' data sources say.
+
+    Trivy's ``Status`` and Grype's ``fix.state`` meet here. Only ``FIXED`` has a fixed version;
+    every other status counts as unfixed (``ignore-unfixed`` suppresses them and says which).
+    """
+
+    FIXED = "fixed"
+    AFFECTED = "affected"  # no fix yet
+    WILL_NOT_FIX = "will_not_fix"
+    FIX_DEFERRED = "fix_deferred"
+    END_OF_LIFE = "end_of_life"
+    UNDER_INVESTIGATION = "under_investigation"
+    NOT_AFFECTED = "not_affected"
+    UNKNOWN = "unknown"
+
+    @classmethod
+    def parse(cls, text: object) -> FixStatus | None:
+        if not isinstance(text, str) or not text.strip():
+            return None
+        key = text.strip().lower().replace("-", "_").replace(" ", "_")
+        return _FIX_STATUS_ALIASES.get(key, cls.UNKNOWN)
+
+    @property
+    def label(self) -> str:
+        return _FIX_STATUS_LABELS[self]
+
+
+_FIX_STATUS_ALIASES = {
+    "fixed": FixStatus.FIXED,
+    "affected": FixStatus.AFFECTED,
+    "not_fixed": FixStatus.AFFECTED,  # Grype
+    "will_not_fix": FixStatus.WILL_NOT_FIX,
+    "wont_fix": FixStatus.WILL_NOT_FIX,  # Grype
+    "fix_deferred": FixStatus.FIX_DEFERRED,
+    "end_of_life": FixStatus.END_OF_LIFE,
+    "under_investigation": FixStatus.UNDER_INVESTIGATION,
+    "not_affected": FixStatus.NOT_AFFECTED,
+    "unknown": FixStatus.UNKNOWN,
+}
+_FIX_STATUS_LABELS = {
+    FixStatus.FIXED: "fixed",
+    FixStatus.AFFECTED: "no fix yet",
+    FixStatus.WILL_NOT_FIX: "will not fix",
+    FixStatus.FIX_DEFERRED: "fix deferred",
+    FixStatus.END_OF_LIFE: "end of life: no fix will come",
+    FixStatus.UNDER_INVESTIGATION: "under investigation",
+    FixStatus.NOT_AFFECTED: "not affected",
+    FixStatus.UNKNOWN: "fix status unknown",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Cvss:
+    """One source's CVSS assessment of a vulnerability (NVD, the distribution, GHSA, ...)."""
+
+    source: str
+    version: str  # "2.0", "3.1", "4.0", ...
+    vector: str = ""
+    score: float | None = None
+
+
+def normalize_source(source: str) -> str:
+    """One name per data source, as both tools spell it (nvd@nist.gov, github, ghsa)."""
+    key = source.strip().lower()
+    key = key.split(":", 1)[0].split("@", 1)[0]
+    return {"nist": "nvd", "github": "ghsa", "nvd.nist.gov": "nvd"}.get(key, key)
 
 
 class Kind(enum.Enum):
@@ -186,6 +263,9 @@ class Finding:
     confidence: str = "high"  # high, medium, low
     suppression: Suppression | None = None
     properties: tuple[tuple[str, str], ...] = ()
+    fix_status: FixStatus | None = None  # vulnerabilities only
+    severity_source: str = ""  # the data source whose rating set ``severity`` (debian, nvd, ...)
+    cvss: tuple[Cvss, ...] = ()  # every source's CVSS vector and score
 
     @property
     def fixable(self) -> bool:
@@ -211,6 +291,45 @@ class Finding:
             key = dict(self.properties).get("key", "")
             parts = [self.rule_id, self.location.path, self.location.image_path, key]
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+    @property
+    def unfixed(self) -> bool:
+        """A vulnerability with no fixed version to move to, whatever the reason."""
+        if self.kind is not Kind.VULNERABILITY:
+            return False
+        if self.package is not None and self.package.fixed_version:
+            return False
+        return self.fix_status is not FixStatus.NOT_AFFECTED
+
+    @property
+    def fix_label(self) -> str:
+        """ "Fixed in 1.2.3", "will not fix", "no fix yet", ... for reports."""
+        if self.package is not None and self.package.fixed_version:
+            return f"fixed in {self.package.fixed_version}"
+        if self.fix_status is None or self.fix_status is FixStatus.FIXED:
+            return FixStatus.AFFECTED.label
+        return self.fix_status.label
+
+    @property
+    def security_severity(self) -> float | None:
+        """The score GitHub sorts by, always inside the band of the reported severity.
+
+        The CVSS score of the same source as the severity when it lies in that band, else a
+        fixed score for the band; negligible is 0.0 and unknown has none.
+        """
+        if self.severity is Severity.UNKNOWN:
+            return None
+        band = SECURITY_SEVERITY_BANDS.get(self.severity)
+        if band is None:
+            return 0.0
+        source = normalize_source(self.severity_source) if self.severity_source else ""
+        if source:
+            for entry in sorted(self.cvss, key=lambda c: c.version, reverse=True):
+                score = entry.score
+                if normalize_source(entry.source) == source and score is not None:
+                    if band[0] <= score <= band[1]:
+                        return float(score)
+        return self.severity.security_severity
 
     def with_suppression(self, suppression: Suppression) -> Finding:
         return replace(self, suppression=suppression)

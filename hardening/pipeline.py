@@ -29,7 +29,6 @@ from hardening.gate import GatePolicy, GateResult, decide
 from hardening.model import (
     Finding,
     ImageInfo,
-    Kind,
     Notification,
     Report,
     RuleDoc,
@@ -138,12 +137,13 @@ def gate_policy(request: ScanRequest) -> GatePolicy:
 def apply_ignore_unfixed(findings: list[Finding], request: ScanRequest) -> list[Finding]:
     if not request.ignore_unfixed:
         return findings
-    suppression = Suppression("external", "no fixed version is available (ignore-unfixed)")
     return [
-        f.with_suppression(suppression)
-        if f.kind is Kind.VULNERABILITY
-        and not f.suppressed
-        and not (f.package and f.package.fixed_version)
+        f.with_suppression(
+            Suppression(
+                "external", f"no fixed version is available ({f.fix_label}; ignore-unfixed)"
+            )
+        )
+        if f.unfixed and not f.suppressed
         else f
         for f in findings
     ]

@@ -7,7 +7,9 @@ starts, so a bad input never leaves half-written files behind.
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,6 +51,11 @@ class ScanRequest:
     scanner_timeout_s: float = 900.0
     scanner_extra_args: tuple[tuple[str, tuple[str, ...]], ...] = ()
     db_cache_dir: Path | None = None
+    # Trivy's database repositories, in order; empty: TRIVY_DB_REPOSITORY, else the defaults.
+    trivy_db_repositories: tuple[str, ...] = ()
+    trivy_java_db_repositories: tuple[str, ...] = ()
+    db_timeout_s: float = 300.0  # the database update, bounded on its own
+    db_max_age_s: float = 7 * 86400.0  # a cached database older than this is not used
     probes: bool = True
     trial_grace_s: float = 5.0
     fail_on: Severity | None = Severity.HIGH  # None: never fail on findings
@@ -166,6 +173,31 @@ def parse_build_secret(spec: str) -> BuildSecret:
             "export it before the scan, or use src=FILE",
         )
     return BuildSecret(id=secret_id, src=src, env=env)
+
+
+def positive_seconds(value: object, what: str, fix: str) -> float:
+    """A finite, positive number of seconds (0, negative, inf and nan are usage errors)."""
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        raise UsageError(f"{what} must be a number of seconds, not {value!r}", fix) from None
+    if not math.isfinite(number) or number <= 0:
+        raise UsageError(f"{what} must be a positive, finite number, not {value!r}", fix)
+    return number
+
+
+def db_repositories(
+    given: str, variable: str, environ: Mapping[str, str]
+) -> tuple[tuple[str, ...], str]:
+    """Trivy's DB repositories: an input or flag beats its TRIVY_* variable; both beat ().
+
+    An empty tuple means the defaults. Returns the repositories and where they came from.
+    """
+    if split_list(given):
+        return tuple(split_list(given)), "input"
+    if split_list(environ.get(variable, "")):
+        return tuple(split_list(environ[variable])), variable
+    return (), "default"
 
 
 def split_list(value: str) -> list[str]:

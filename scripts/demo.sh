@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole job locally on the two bundled examples and writes their SARIF files and
-# Markdown reports to out/. Trivy and Grype run when installed; otherwise the report says so.
+# Markdown reports to out/. Trivy (the real one, installed into the venv with the test
+# dependencies) and Grype run when installed; otherwise the report says so. Without internet,
+# Trivy cannot fetch its database: the report says so at once, and secrets are still scanned.
 source "$(dirname "${BASH_SOURCE[0]}")/_setup.sh"
 setup_venv
 "$VENV/bin/python" -m tests.support.engine ensure >/dev/null
@@ -21,7 +23,12 @@ for example in insecure hardened; do
   code=$?
   set -e
   echo "[demo] examples/$example: exit $code (report: out/$example.md)" >&2
-  # 0 passed and 1 gate failed are both results; 2 and 3 mean the job itself went wrong.
-  if [ "$code" -ge 2 ]; then status=$code; fi
+  # 0 passed and 1 gate failed are both results; 2 and 3 mean the job itself went wrong,
+  # except a vulnerability database that cannot be reached from this machine (offline).
+  if [ "$code" = 3 ] && grep -q "could not fetch its vulnerability database" "out/$example.md" \
+     && [ "$(grep -c "^| [a-z ]* | failed |" "out/$example.md")" -le 1 ]; then
+    echo "[demo] examples/$example: Trivy could not fetch its vulnerability database (offline?);" \
+         "the report says so, and its secret findings are in it" >&2
+  elif [ "$code" -ge 2 ]; then status=$code; fi
 done
 exit "$status"

@@ -62,3 +62,32 @@ def unique_tag() -> Iterator[str]:
         client.images.remove(tag, force=True)
     except docker.errors.DockerException:
         pass
+
+
+@pytest.fixture(scope="session")
+def trivy_db_repository(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The tests' Trivy database, served by a real registry on 127.0.0.1 for the whole session,
+    and named in TRIVY_DB_REPOSITORY (as a user would set a mirror) for every scan the tests
+    run; the real trivy from the test dependencies is put first on PATH."""
+    import os
+    import sys
+
+    from tests.support import trivy_db
+    from tests.support.registry import serve_registry
+
+    cache = tmp_path_factory.mktemp("trivy-db-source")
+    trivy_db.write_db(cache)
+    serving = serve_registry(tmp_path_factory.mktemp("trivy-db-registry"))
+    address = next(serving)
+    trivy_db.push_db(address, "aquasec/trivy-db", "2", cache / "db")
+    repository = f"{address}/aquasec/trivy-db:2"
+    saved = {name: os.environ.get(name) for name in ("TRIVY_DB_REPOSITORY", "PATH")}
+    os.environ["TRIVY_DB_REPOSITORY"] = repository
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    yield repository
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    serving.close()

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hardening.model import Finding, Kind, Notification, Suppression
+from hardening.model import Finding, FixStatus, Kind, Notification, Suppression
 from hardening.policy.config import Config, Ignore
 from hardening.scanners.common import purl_matches
 
@@ -61,13 +61,23 @@ def matches(rule: Rule, finding: Finding) -> bool:
         return False
     if rule.file and not _glob(rule.file, finding.location.path):
         return False
-    if rule.fix_state:
-        fixed = bool(pkg and pkg.fixed_version)
-        if (rule.fix_state == "fixed" and not fixed) or (
-            rule.fix_state in ("not-fixed", "wont-fix", "unknown") and fixed
-        ):
-            return False
+    if rule.fix_state and not _fix_state_matches(rule.fix_state, finding):
+        return False
     return True
+
+
+def _fix_state_matches(state: str, finding: Finding) -> bool:
+    """Grype's ignore ``fix-state`` against the finding's own fix status."""
+    if state == "fixed":
+        return not finding.unfixed
+    if finding.kind is not Kind.VULNERABILITY or not finding.unfixed:
+        return False
+    status = finding.fix_status
+    if state == "wont-fix":
+        return status is FixStatus.WILL_NOT_FIX
+    if state == "unknown":
+        return status in (None, FixStatus.UNKNOWN)
+    return True  # not-fixed: every unfixed status
 
 
 def _from_config(config: Config) -> list[Rule]:

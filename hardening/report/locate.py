@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from hardening.model import Finding, ImageInfo, Kind, LayerInfo, Location
-from hardening.targets.dockerfile import DockerfileModel, Instruction, parse_dockerfile
+from hardening.targets.dockerfile import DockerfileModel, Instruction, pairs, parse_dockerfile
 
 LAYER_COMMANDS = ("RUN", "COPY", "ADD", "WORKDIR")
 _BUILDKIT_SUFFIX = re.compile(r"\s*#\s*buildkit\s*$")
@@ -116,6 +116,16 @@ def locate_image_findings(
             )
             continue
         inside = loc.image_path or (finding.package.path if finding.package else "")
+        env_name = finding.property("env-name")
+        env_line = _defining_line(model, env_name) if env_name else 0
+        if env_line:
+            out.append(
+                replace(
+                    finding,
+                    location=replace(loc, path=model.path, line=env_line, end_line=env_line),
+                )
+            )
+            continue
         if loc.layer and loc.layer in mapping:
             instruction = mapping[loc.layer]
             if instruction is not None:
@@ -152,6 +162,15 @@ def _without_dockerfile(finding: Finding) -> Finding:
             note="located at its path inside the image; pass the Dockerfile to place it on a line",
         ),
     )
+
+
+def _defining_line(model: DockerfileModel, name: str) -> int:
+    """The last ENV or ARG line of the final stage's chain that sets ``name``."""
+    for stage in reversed(model.chain()):
+        for instruction in reversed(stage.instructions):
+            if instruction.cmd in ("ENV", "ARG") and name in {n for n, _ in pairs(instruction)}:
+                return instruction.line
+    return 0
 
 
 def _last_line(model: DockerfileModel, commands: tuple[str, ...]) -> int:

@@ -113,13 +113,14 @@ def findings_table(findings: Iterable[Finding]) -> list[str]:
         ident = esc(f.rule_id) + (f" {esc(title)}" if title else "")
         lines.append(
             "| {sev} | {ident} | {name} | {ver} | {fixed} | {where} | {tools} |".format(
-                sev=f.severity.value,
+                sev=f.severity.value
+                + (f" ({esc(f.severity_source)})" if f.severity_source else ""),
                 ident=ident,
                 name=esc(pkg.name) if pkg else "",
                 ver=esc(pkg.version) if pkg else "",
                 fixed=esc(pkg.fixed_version)
                 if pkg and pkg.fixed_version
-                else ("" if pkg is None else "none"),
+                else ("" if pkg is None else esc(f.fix_label)),
                 where=where(f),
                 tools=esc(", ".join(f.tools) or "docker-hardening"),
             )

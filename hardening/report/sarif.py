@@ -67,10 +67,9 @@ def to_json(value: Any) -> Any:
     return value
 
 
-def _score(finding: Finding) -> float:
-    if finding.kind is Kind.VULNERABILITY and finding.cvss_score is not None:
-        return max(0.0, min(10.0, finding.cvss_score))
-    return finding.severity.security_severity
+def _score(finding: Finding) -> float | None:
+    """GitHub's security-severity: always inside the band of the severity we report."""
+    return finding.security_severity
 
 
 def _rule_from_doc(doc: RuleDoc) -> dict[str, Any]:
@@ -97,8 +96,8 @@ def _rule_from_doc(doc: RuleDoc) -> dict[str, Any]:
 def _rule_from_findings(rule_id: str, findings: Sequence[Finding]) -> dict[str, Any]:
     """A rule for a vulnerability or an undocumented id, made from what its findings say."""
     first = findings[0]
-    score = max(_score(f) for f in findings)
     severity = max(f.severity for f in findings)
+    scores = [s for f in findings if f.severity is severity and (s := _score(f)) is not None]
     title = first.title or rule_id
     packages = sorted({f.package.name for f in findings if f.package})
     fixed = sorted(
@@ -126,11 +125,12 @@ def _rule_from_findings(rule_id: str, findings: Sequence[Finding]) -> dict[str, 
         "defaultConfiguration": {"level": severity.sarif_level},
         "properties": {
             "tags": ["security", first.kind.value, *first.checklist][:MAX_TAGS],
-            "security-severity": f"{score:.1f}",
             "precision": "very-high" if len(first.tools) > 1 else "high",
             "problem.severity": _problem_severity(severity),
         },
     }
+    if scores:  # an unknown severity has no score: GitHub then shows no severity at all
+        rule["properties"]["security-severity"] = f"{max(scores):.1f}"
     if references:
         rule["helpUri"] = references[0]
     return rule
@@ -206,6 +206,24 @@ def _result(
         properties["toolSeverities"] = {tool: sev.value for tool, sev in finding.tool_severities}
     if finding.cvss_score is not None:
         properties["cvssScore"] = finding.cvss_score
+    if finding.severity_source:
+        properties["severitySource"] = finding.severity_source
+    if finding.cvss:
+        properties["cvss"] = [
+            {
+                key: value
+                for key, value in (
+                    ("source", c.source),
+                    ("version", c.version),
+                    ("vector", c.vector),
+                    ("score", c.score),
+                )
+                if value not in ("", None)
+            }
+            for c in finding.cvss
+        ]
+    if finding.fix_status is not None:
+        properties["fixStatus"] = finding.fix_status.value
     if finding.package:
         pkg = finding.package
         properties["package"] = {

@@ -46,6 +46,7 @@ class LintContext:
         image_path: str = "",
         title: str = "",
         fix: str = "",
+        layer: str = "",
     ) -> Finding:
         if path is None:
             path = self.dockerfile.path if self.dockerfile else ""
@@ -55,7 +56,9 @@ class LintContext:
             severity=severity or doc.severity,
             title=title or doc.title,
             message=message,
-            location=Location(path=path, line=line, end_line=line, image_path=image_path),
+            location=Location(
+                path=path, line=line, end_line=line, image_path=image_path, layer=layer
+            ),
             tools=("docker-hardening",),
             checklist=doc.checklist,
             fix=fix or doc.fix,

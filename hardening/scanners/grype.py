@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hardening.model import Finding, Kind, Location, Package, Severity
+from hardening.model import Cvss, Finding, FixStatus, Kind, Location, Package, Severity
 from hardening.scanners.common import CVE_RE, ParsedReport
 
 TOOL = "grype"
@@ -37,6 +37,33 @@ def _score(entries: Any) -> float | None:
         if isinstance(score, int | float) and (best is None or version > best_version):
             best, best_version = float(score), version
     return best
+
+
+def _cvss_entries(entries: Any, namespace: str) -> list[Cvss]:
+    out = []
+    for entry in entries or []:
+        if not isinstance(entry, dict):
+            continue
+        metrics = entry.get("metrics") or {}
+        score = metrics.get("baseScore") if isinstance(metrics, dict) else None
+        out.append(
+            Cvss(
+                str(entry.get("source") or namespace),
+                str(entry.get("version", "")),
+                str(entry.get("vector", "") or ""),
+                float(score) if isinstance(score, int | float) and score > 0 else None,
+            )
+        )
+    return out
+
+
+def _fix_status(fix: Any, fixed_versions: list[str]) -> FixStatus:
+    status = FixStatus.parse(fix.get("state") if isinstance(fix, dict) else None)
+    if status is None:
+        return FixStatus.FIXED if fixed_versions else FixStatus.AFFECTED
+    if status is FixStatus.FIXED and not fixed_versions:
+        return FixStatus.UNKNOWN
+    return status
 
 
 def _location(artifact: dict[str, Any]) -> Location:
@@ -87,6 +114,11 @@ def _match(match: dict[str, Any]) -> list[Finding]:
         description = description or str(r.get("description", "") or "")
         if score is None:
             score = _score(r.get("cvss"))
+    namespace = str(vuln.get("namespace", "") or "")
+    cvss = _cvss_entries(vuln.get("cvss"), namespace)
+    for r in related:
+        cvss += _cvss_entries(r.get("cvss"), str(r.get("namespace", "") or ""))
+    status = _fix_status(fix, fixed_versions)
     epss = [e for e in vuln.get("epss") or [] if isinstance(e, dict)]
     properties: tuple[tuple[str, str], ...] = ()
     if epss:
@@ -98,7 +130,11 @@ def _match(match: dict[str, Any]) -> list[Finding]:
         ids = [(cve, (vid,)) for cve in dict.fromkeys(related_cves)]
     findings = []
     for rule_id, aliases in ids:
-        fixed = f" Fixed in {package.fixed_version}." if package.fixed_version else " No fix yet."
+        fixed = (
+            f" Fixed in {package.fixed_version}."
+            if package.fixed_version
+            else f" {status.label[:1].upper()}{status.label[1:]}."
+        )
         findings.append(
             Finding(
                 rule_id=rule_id,
@@ -119,6 +155,9 @@ def _match(match: dict[str, Any]) -> list[Finding]:
                 aliases=tuple(aliases),
                 checklist=("C15",),
                 properties=properties,
+                fix_status=status,
+                severity_source=namespace.split(":", 1)[0],
+                cvss=tuple(cvss),
             )
         )
     return findings
@@ -126,6 +165,8 @@ def _match(match: dict[str, Any]) -> list[Finding]:
 
 def parse_grype(document: Any, source: str = "") -> ParsedReport:
     findings: list[Finding] = []
+    if not isinstance(document.get("matches") or [], list):
+        raise ValueError("matches is not a list")
     for match in document.get("matches") or []:
         if isinstance(match, dict):
             findings.extend(_match(match))

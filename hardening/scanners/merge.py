@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
-from hardening.model import Finding, Kind, Package, Severity, sort_key
+from hardening.model import Finding, FixStatus, Kind, Package, Severity, sort_key
 from hardening.scanners.common import package_key
 
 Triple = tuple[str, tuple[str, str], str]
@@ -90,6 +90,18 @@ def _combine(group: list[Finding]) -> Finding:
             f"{tool}={severities[tool].value}" for tool in sorted(severities)
         )
     rule_id = first.rule_id
+    ordered = sorted(
+        group,
+        key=lambda f: (
+            _tool_rank(f),
+            f.severity_source,
+            f.fix_status.value if f.fix_status else "",
+        ),
+    )
+    rated = next((f for f in ordered if f.severity is severity), first)
+    status = next((f.fix_status for f in ordered if f.fix_status is not None), None)
+    if fixed:
+        status = FixStatus.FIXED
     aliases = tuple(
         dict.fromkeys(a for f in group for a in f.aliases if a.upper() != rule_id.upper())
     )
@@ -112,7 +124,63 @@ def _combine(group: list[Finding]) -> Finding:
         confidence=first.confidence,
         suppression=first.suppression,
         properties=tuple(sorted(properties.items())),
+        fix_status=status,
+        severity_source=rated.severity_source,
+        cvss=tuple(
+            sorted(
+                {c for f in group for c in f.cvss}, key=lambda c: (c.source, c.version, c.vector)
+            )
+        ),
     )
+
+
+def _secret_keys(finding: Finding) -> tuple[str, ...]:
+    """The keys under which a scanner's secret meets the hardening rules' finding of it."""
+    name = finding.property("env-name")
+    if name:
+        # DH-D108 (ENV:NAME / ARG:NAME on its line), DH-I202 and DH-I203 (NAME).
+        return (f"ENV:{name}", f"ARG:{name}", name)
+    if finding.location.image_path:
+        return (finding.location.image_path,)  # DH-I204: a secret file, by its path
+    return ()
+
+
+def fold_secrets(findings: list[Finding]) -> list[Finding]:
+    """One finding per secret: a scanner's secret joins the hardening rule's finding of it.
+
+    The rule's finding stays (its docs, its line); the scanner is added to its tools, the
+    higher severity wins, and the scanner's rule is kept as a property. A secret no rule saw
+    stays the scanner's own finding.
+    """
+    ours: dict[str, int] = {}
+    for index, finding in enumerate(findings):
+        if finding.kind is Kind.SECRET and "docker-hardening" in finding.tools:
+            key = finding.property("key")
+            if key:
+                ours.setdefault(key, index)
+    out = list(findings)
+    dropped: set[int] = set()
+    for index, finding in enumerate(findings):
+        if finding.kind is not Kind.SECRET or "docker-hardening" in finding.tools:
+            continue
+        target = next((ours[k] for k in _secret_keys(finding) if k in ours), None)
+        if target is None:
+            continue
+        host = out[target]
+        properties = dict(host.properties)
+        scanner_rules = [properties.get("scanner-rules", ""), finding.rule_id]
+        properties["scanner-rules"] = ",".join(sorted({r for r in scanner_rules if r}))
+        out[target] = replace(
+            host,
+            severity=max(host.severity, finding.severity),
+            tools=tuple(dict.fromkeys((*host.tools, *finding.tools))),
+            tool_severities=tuple(
+                sorted({*host.tool_severities, *finding.tool_severities}, key=lambda t: t[0])
+            ),
+            properties=tuple(sorted(properties.items())),
+        )
+        dropped.add(index)
+    return [f for i, f in enumerate(out) if i not in dropped]
 
 
 def merge_findings(findings: Iterable[Finding]) -> list[Finding]:
@@ -127,4 +195,4 @@ def merge_findings(findings: Iterable[Finding]) -> list[Finding]:
     for finding in _fold_advisories(vulns):
         groups.setdefault(identity(finding), []).append(finding)
     merged = [_combine(group) for group in groups.values()]
-    return sorted([*merged, *others], key=sort_key)
+    return sorted([*merged, *fold_secrets(others)], key=sort_key)

@@ -12,11 +12,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import signal
 import subprocess
 import time
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,26 +23,29 @@ from hardening.request import ScanRequest
 from hardening.scanners.common import ParsedReport
 from hardening.scanners.grype import looks_like_grype, parse_grype
 from hardening.scanners.trivy import looks_like_trivy, parse_trivy
+from hardening.scanners.trivy_exec import (
+    DEFAULT_DB_REPOSITORIES,
+    DEFAULT_JAVA_DB_REPOSITORIES,
+    TrivySettings,
+    exit_reason,
+    retry_backoff_s,
+    run_process,
+    run_trivy,
+    tail,
+)
+from hardening.supply.sbom import find_tool
 
 INFORMATION_URIS = {
     "trivy": "https://github.com/aquasecurity/trivy",
     "grype": "https://github.com/anchore/grype",
 }
-# Trivy's database repositories, tried in order: the mirror first (no GitHub rate limit).
-TRIVY_DB_REPOSITORIES = ("mirror.gcr.io/aquasec/trivy-db:2", "ghcr.io/aquasecurity/trivy-db:2")
-TRIVY_JAVA_DB_REPOSITORIES = (
-    "mirror.gcr.io/aquasec/trivy-java-db:1",
-    "ghcr.io/aquasecurity/trivy-java-db:1",
-)
 RETRYABLE = re.compile(
     r"TOOMANYREQUESTS|429 Too Many Requests|rate limit|i/o timeout|TLS handshake timeout|"
-    r"connection reset|context deadline exceeded|failed to download|unable to download|"
-    r"db download error|failed to load vulnerability db",
+    r"connection reset|context deadline exceeded|\b50[0234]\b|Service Unavailable",
     re.IGNORECASE,
 )
 ATTEMPTS = 3
-BACKOFF_S = float(os.environ.get("HARDENING_RETRY_BACKOFF", "10"))
-STDERR_TAIL = 600
+MAX_WAIT_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,22 +59,15 @@ def _extra_args(request: ScanRequest, tool: str) -> list[str]:
     return [arg for name, args in request.scanner_extra_args if name == tool for arg in args]
 
 
-def trivy_command(
-    executable: str, archive: Path, output: Path, cache: Path, request: ScanRequest
-) -> list[str]:
-    return [
-        executable, "image",
-        "--input", str(archive),
-        "--format", "json",
-        "--output", str(output),
-        "--scanners", "vuln,secret",
-        "--cache-dir", str(cache),
-        "--timeout", f"{int(request.scanner_timeout_s)}s",
-        "--db-repository", ",".join(TRIVY_DB_REPOSITORIES),
-        "--java-db-repository", ",".join(TRIVY_JAVA_DB_REPOSITORIES),
-        "--quiet",
-        *_extra_args(request, "trivy"),
-    ]  # fmt: skip
+def trivy_settings(request: ScanRequest) -> TrivySettings:
+    return TrivySettings(
+        db_repositories=request.trivy_db_repositories or DEFAULT_DB_REPOSITORIES,
+        java_db_repositories=request.trivy_java_db_repositories or DEFAULT_JAVA_DB_REPOSITORIES,
+        db_timeout_s=request.db_timeout_s,
+        db_max_age_s=request.db_max_age_s,
+        scan_timeout_s=request.scanner_timeout_s,
+        extra_args=tuple(_extra_args(request, "trivy")),
+    )
 
 
 def grype_command(executable: str, archive: Path, output: Path, request: ScanRequest) -> list[str]:
@@ -101,141 +94,123 @@ def _version(executable: str, tool: str) -> str:
         return ""
 
 
-def _run(cmd: Sequence[str], env: dict[str, str], timeout: float) -> tuple[int, str]:
-    """Run a scanner in its own process group, so a timeout kills it and its children."""
-    proc = subprocess.Popen(
-        list(cmd),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        errors="replace",
-        env=env,
-        start_new_session=True,
+def _missing(tool: str, request: ScanRequest) -> ScannerOutcome:
+    uri = INFORMATION_URIS[tool]
+    if request.scanners_explicit:
+        reason = f"{tool} is not installed (install it, or leave it out of --scanners)"
+        return ScannerOutcome(
+            ToolRun(tool, RunStatus.FAILED, reason=reason, information_uri=uri),
+            notifications=(Notification("error", "scanners", reason),),
+        )
+    reason = f"{tool} is not installed; skipped (install it to scan with it)"
+    return ScannerOutcome(
+        ToolRun(tool, RunStatus.SKIPPED, reason=reason, information_uri=uri),
+        notifications=(Notification("warning", "scanners", reason),),
     )
+
+
+def read_report(tool: str, path: Path) -> ParsedReport | str:
+    """A scanner's report file, parsed; or why it cannot be used."""
     try:
-        _, stderr = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
-        raise
-    except BaseException:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        raise
-    return proc.returncode, stderr or ""
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return "wrote no report"
+    except (ValueError, UnicodeDecodeError):
+        return "wrote a report that is not JSON"
+    looks, parse = (
+        (looks_like_trivy, parse_trivy) if tool == "trivy" else (looks_like_grype, parse_grype)
+    )
+    if not looks(document):
+        return f"wrote JSON that is not {tool.capitalize()}'s report format"
+    try:
+        return parse(document, "")
+    except (TypeError, ValueError, AttributeError, KeyError) as exc:
+        return f"wrote a report this version cannot read ({type(exc).__name__}: {exc})"
 
 
-def _tail(text: str) -> str:
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    return " | ".join(lines[-3:])[-STDERR_TAIL:]
+def _scan_trivy(
+    executable: str, request: ScanRequest, archive: Path, workdir: Path, cache: Path
+) -> tuple[list[Finding], str, list[str], str]:
+    """(findings, why the run failed or "", warnings, version from the report)."""
+    outcome = run_trivy(executable, trivy_settings(request), archive, workdir, cache)
+    findings: list[Finding] = []
+    version = ""
+    problems = [outcome.vuln_error] if outcome.vuln_error else []
+    for path in outcome.reports:
+        parsed = read_report("trivy", path)
+        if isinstance(parsed, str):
+            problems.append(parsed)
+            continue
+        findings.extend(parsed.findings)
+        version = version or parsed.version
+    if outcome.error:
+        problems = [outcome.error]
+    return findings, "; ".join(problems), outcome.warnings, version
 
 
-def _scan_one(tool: str, request: ScanRequest, archive: Path, workdir: Path) -> ScannerOutcome:
-    executable = shutil.which(tool)
-    if executable is None:
-        if request.scanners_explicit:
-            reason = f"{tool} is not installed (install it, or leave it out of --scanners)"
-            return ScannerOutcome(
-                ToolRun(
-                    tool, RunStatus.FAILED, reason=reason, information_uri=INFORMATION_URIS[tool]
-                ),
-                notifications=(Notification("error", "scanners", reason),),
-            )
-        reason = f"{tool} is not installed; skipped (install it to scan with it)"
-        return ScannerOutcome(
-            ToolRun(tool, RunStatus.SKIPPED, reason=reason, information_uri=INFORMATION_URIS[tool]),
-            notifications=(Notification("warning", "scanners", reason),),
-        )
-    version = _version(executable, tool)
-    cache_root = request.db_cache_dir or (workdir / "cache")
-    cache = cache_root / tool
-    cache.mkdir(parents=True, exist_ok=True)
-    output = workdir / f"{tool}.json"
-    env = dict(os.environ)
-    if tool == "trivy":
-        cmd = trivy_command(executable, archive, output, cache, request)
-        env["TRIVY_CACHE_DIR"] = str(cache)
-    else:
-        cmd = grype_command(executable, archive, output, request)
-        env.update(
-            GRYPE_DB_CACHE_DIR=str(cache),
-            GRYPE_CHECK_FOR_APP_UPDATE="false",
-        )
+def _scan_grype(
+    executable: str, request: ScanRequest, archive: Path, workdir: Path, cache: Path
+) -> tuple[list[Finding], str, list[str], str]:
+    output = workdir / "grype.json"
+    cmd = grype_command(executable, archive, output, request)
+    env = dict(os.environ, GRYPE_DB_CACHE_DIR=str(cache), GRYPE_CHECK_FOR_APP_UPDATE="false")
+    warnings: list[str] = []
     started = time.monotonic()
-    notes: list[Notification] = []
-
-    def failed(reason: str) -> ScannerOutcome:
-        notes.append(Notification("error", "scanners", f"{tool} failed: {reason}"))
-        return ScannerOutcome(
-            ToolRun(
-                tool,
-                RunStatus.FAILED,
-                version,
-                reason,
-                time.monotonic() - started,
-                INFORMATION_URIS[tool],
-            ),  # fmt: skip
-            notifications=tuple(notes),
-        )
-
     for attempt in range(1, ATTEMPTS + 1):
         output.unlink(missing_ok=True)
         remaining = request.scanner_timeout_s - (time.monotonic() - started)
         if remaining <= 0:
-            return failed(f"did not finish within {request.scanner_timeout_s:.0f}s")
+            return [], f"did not finish within {request.scanner_timeout_s:.0f}s", warnings, ""
         try:
-            code, stderr = _run(cmd, env, remaining)
+            code, stderr = run_process(cmd, env, remaining, workdir)
         except subprocess.TimeoutExpired:
-            return failed(
+            return [], (
                 f"did not finish within {request.scanner_timeout_s:.0f}s "
                 "(raise the scanner timeout, or persist the database cache between runs)"
-            )
+            ), warnings, ""  # fmt: skip
         except OSError as exc:
-            return failed(f"could not be started: {exc}")
+            return [], f"could not be started: {exc}", warnings, ""
         if code == 0:
             break
-        if attempt < ATTEMPTS and RETRYABLE.search(stderr):
-            wait = BACKOFF_S * (2 ** (attempt - 1))
-            notes.append(
-                Notification(
-                    "warning",
-                    "scanners",
-                    f"{tool}: attempt {attempt} failed ({_tail(stderr)}); retrying in {wait:.0f}s",
-                )  # fmt: skip
+        if code > 0 and attempt < ATTEMPTS and RETRYABLE.search(stderr):
+            wait = min(MAX_WAIT_S, retry_backoff_s() * (2 ** (attempt - 1)))
+            warnings.append(
+                f"grype: attempt {attempt} failed ({tail(stderr)}); retrying in {wait:.0f}s"
             )
             time.sleep(wait)
             continue
-        hint = (
-            " (its vulnerability database could not be fetched)" if RETRYABLE.search(stderr) else ""
-        )
-        return failed(f"exited with code {code}{hint}: {_tail(stderr) or 'no error output'}")
-    try:
-        document = json.loads(output.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return failed("wrote no report")
-    except (ValueError, UnicodeDecodeError):
-        return failed("wrote a report that is not JSON")
-    if tool == "trivy" and not looks_like_trivy(document):
-        return failed("wrote JSON that is not Trivy's report format")
-    if tool == "grype" and not looks_like_grype(document):
-        return failed("wrote JSON that is not Grype's report format")
-    parsed: ParsedReport = (
-        parse_trivy(document, str(output))
-        if tool == "trivy"
-        else parse_grype(document, str(output))
+        return [], f"{exit_reason(code)}: {tail(stderr) or 'no error output'}", warnings, ""
+    parsed = read_report("grype", output)
+    if isinstance(parsed, str):
+        return [], parsed, warnings, ""
+    return list(parsed.findings), "", warnings, parsed.version
+
+
+def _scan_one(tool: str, request: ScanRequest, archive: Path, workdir: Path) -> ScannerOutcome:
+    executable = find_tool(tool)
+    if not executable:
+        return _missing(tool, request)
+    version = _version(executable, tool)
+    cache = (request.db_cache_dir or (workdir / "cache")) / tool
+    cache.mkdir(parents=True, exist_ok=True)
+    own = workdir / tool
+    own.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    scan = _scan_trivy if tool == "trivy" else _scan_grype
+    findings, problem, warnings, reported = scan(executable, request, archive, own, cache)
+    notes = [Notification("warning", "scanners", w) for w in warnings]
+    if problem:
+        notes.append(Notification("error", "scanners", f"{tool} failed: {problem}"))
+    status = RunStatus.FAILED if problem else RunStatus.OK
+    run = ToolRun(
+        tool,
+        status,
+        version or reported,
+        problem,
+        time.monotonic() - started,
+        INFORMATION_URIS[tool],
     )
-    return ScannerOutcome(
-        ToolRun(
-            tool,
-            RunStatus.OK,
-            version or parsed.version,
-            "",
-            time.monotonic() - started,
-            INFORMATION_URIS[tool],
-        ),  # fmt: skip
-        parsed.findings,
-        tuple(notes),
-    )
+    return ScannerOutcome(run, tuple(findings), tuple(notes))
 
 
 def run_scanners(request: ScanRequest, archive: Path, workdir: Path) -> list[ScannerOutcome]:

@@ -6,13 +6,18 @@ of it is carried onward. A secret finding keeps the rule, the file, the line and
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from hardening.model import Finding, Kind, Location, Package, Severity
+from hardening.model import Cvss, Finding, FixStatus, Kind, Location, Package, Severity
 from hardening.scanners.common import ParsedReport
 
 TOOL = "trivy"
 _CVSS_PREFERENCE = ("nvd", "redhat", "ghsa", "bitnami")
+_CVSS_FIELDS = (("4.0", "V40Vector", "V40Score"), ("3.1", "V3Vector", "V3Score"),
+                ("2.0", "V2Vector", "V2Score"))  # fmt: skip
+# Trivy's ``Match`` of a secret in the image config: `"NAME=****",` or `ENV NAME=****` (masked).
+_ENV_MATCH = re.compile(r"(?:^|[\s\"])([A-Za-z_][A-Za-z0-9_]*)=\*")
 
 
 def _cvss(vuln: dict[str, Any]) -> float | None:
@@ -29,6 +34,30 @@ def _cvss(vuln: dict[str, Any]) -> float | None:
             if isinstance(score, int | float) and score > 0:
                 return float(score)
     return None
+
+
+def _cvss_entries(vuln: dict[str, Any]) -> tuple[Cvss, ...]:
+    cvss = vuln.get("CVSS") or {}
+    if not isinstance(cvss, dict):
+        return ()
+    entries = []
+    for source, entry in cvss.items():
+        if not isinstance(entry, dict):
+            continue
+        for version, vector_key, score_key in _CVSS_FIELDS:
+            score = entry.get(score_key)
+            vector = str(entry.get(vector_key, "") or "")
+            if vector or isinstance(score, int | float):
+                value = float(score) if isinstance(score, int | float) and score > 0 else None
+                entries.append(Cvss(str(source), version, vector, value))
+    return tuple(entries)
+
+
+def _fix_status(vuln: dict[str, Any], fixed_version: str) -> FixStatus:
+    status = FixStatus.parse(vuln.get("Status"))
+    if status is not None:
+        return status
+    return FixStatus.FIXED if fixed_version else FixStatus.AFFECTED
 
 
 def _package(vuln: dict[str, Any], result_type: str) -> Package:
@@ -59,7 +88,14 @@ def _vulnerability(vuln: dict[str, Any], result: dict[str, Any]) -> Finding:
     if vuln.get("PrimaryURL"):
         references.insert(0, str(vuln["PrimaryURL"]))
     aliases = tuple(str(v) for v in vuln.get("VendorIDs") or [] if v and v != vid)
-    fixed = f" Fixed in {package.fixed_version}." if package.fixed_version else " No fix yet."
+    status = _fix_status(vuln, package.fixed_version)
+    fixed = (
+        f" Fixed in {package.fixed_version}."
+        if package.fixed_version
+        else f" {status.label[:1].upper()}{status.label[1:]}."
+    )
+    # Trivy's own ``Fingerprint`` is not kept: it hashes the scan target, which for an OS
+    # package of an archive is the archive's temporary path, so it changes on every run.
     return Finding(
         rule_id=vid,
         kind=Kind.VULNERABILITY,
@@ -74,15 +110,45 @@ def _vulnerability(vuln: dict[str, Any], result: dict[str, Any]) -> Finding:
         references=tuple(dict.fromkeys(references)),
         aliases=aliases,
         checklist=("C15",),
+        fix_status=status,
+        severity_source=str(vuln.get("SeveritySource", "") or ""),
+        cvss=_cvss_entries(vuln),
     )
 
 
-def _secret(secret: dict[str, Any], result: dict[str, Any]) -> Finding:
+def _config_secret(secret: dict[str, Any], rule: str, title: str, severity: Severity) -> Finding:
+    """A secret in the image config (ENV, or the history's ENV/ARG text): keyed by its name.
+
+    Trivy names the temporary archive as the target and gives line numbers of its own config
+    JSON: neither means anything to the user nor stays stable, so neither is kept.
+    """
+    match = _ENV_MATCH.search(str(secret.get("Match", "")))
+    name = match.group(1) if match else ""
+    where = f"the image's environment variable {name}" if name else "the image configuration"
+    return Finding(
+        rule_id=f"trivy-secret/{rule}",
+        kind=Kind.SECRET,
+        severity=severity,
+        title=f"Secret in the image: {title}",
+        message=f"{title} in {where} (value not shown). Remove it from the image and rotate it.",
+        location=Location(),
+        tools=(TOOL,),
+        tool_severities=((TOOL, severity),),
+        checklist=("C10",),
+        fix="Unset it in the image and provide it at run time from a secret store; rotate it.",
+        properties=(("env-name", name), ("key", f"ENV:{name}"), ("secret-source", "config")),
+    )
+
+
+def _secret(secret: dict[str, Any], result: dict[str, Any], artifact: str, image: bool) -> Finding:
     rule = str(secret.get("RuleID", "secret"))
     target = str(result.get("Target", ""))
     line = int(secret.get("StartLine") or 0)
     title = str(secret.get("Title", "") or rule)
     severity = Severity.parse(secret.get("Severity"))
+    in_config = image and not _layer(secret) and not target.startswith("/")
+    if (artifact and target == artifact) or in_config:
+        return _config_secret(secret, rule, title, severity)
     return Finding(
         rule_id=f"trivy-secret/{rule}",
         kind=Kind.SECRET,
@@ -136,16 +202,30 @@ def parse_trivy(document: Any, source: str = "") -> ParsedReport:
         trivy = document.get("Trivy") or {}
         version = str(trivy.get("Version", "") if isinstance(trivy, dict) else "")
         target = str(document.get("ArtifactName", ""))
+    if not isinstance(results, list):
+        raise ValueError(f"Results is a {type(results).__name__}, not a list")
+    image = isinstance(document, dict) and document.get("ArtifactType") == "container_image"
     findings: list[Finding] = []
+    seen_config: set[tuple[str, str]] = set()
     for result in results:
         if not isinstance(result, dict):
             continue
+        for name in ("Vulnerabilities", "Secrets", "Misconfigurations"):
+            if not isinstance(result.get(name) or [], list):
+                raise ValueError(f"{name} of {result.get('Target', 'a result')!r} is not a list")
         for vuln in result.get("Vulnerabilities") or []:
             if isinstance(vuln, dict) and vuln.get("VulnerabilityID"):
                 findings.append(_vulnerability(vuln, result))
         for secret in result.get("Secrets") or []:
             if isinstance(secret, dict):
-                findings.append(_secret(secret, result))
+                found = _secret(secret, result, target, image)
+                if found.property("secret-source") == "config":
+                    # The same variable is in the config's Env and in the history's ENV line.
+                    identity = (found.rule_id, found.property("env-name"))
+                    if identity in seen_config:
+                        continue
+                    seen_config.add(identity)
+                findings.append(found)
         for item in result.get("Misconfigurations") or []:
             if isinstance(item, dict):
                 finding = _misconfiguration(item, result)

@@ -75,6 +75,11 @@ def test_inputs_arrive_as_github_passes_them(tmp_path: Path) -> None:
         ("INPUT_PROBES", "maybe", "input probes must be true or false"),
         ("INPUT_TRIAL-GRACE-PERIOD", "soon", "must be a number"),
         ("INPUT_SCANNERS", "snyk", "unknown scanner"),
+        ("INPUT_SCANNER-TIMEOUT", "0", "positive, finite"),
+        ("INPUT_SCANNER-TIMEOUT", "inf", "positive, finite"),
+        ("INPUT_SCANNER-TIMEOUT", "nan", "positive, finite"),
+        ("INPUT_DB-TIMEOUT", "-5", "positive, finite"),
+        ("INPUT_DB-MAX-AGE", "soon", "must be a number"),
     ],
 )
 def test_bad_inputs_are_usage_errors(tmp_path: Path, name: str, value: str, message: str) -> None:
@@ -109,3 +114,35 @@ def test_readme_inputs_table_is_current() -> None:
     assert readme == render(readme, (REPO_ROOT / "action.yml").read_text()), (
         "README's inputs/outputs tables are stale: run `python -m hardening.action_docs`"
     )
+
+
+@pytest.mark.parametrize(
+    ("given", "variable", "expected", "source"),
+    [
+        (
+            "",
+            "",
+            ("mirror.gcr.io/aquasec/trivy-db:2", "ghcr.io/aquasecurity/trivy-db:2"),
+            "default",
+        ),
+        ("", "env.example/trivy-db:2", ("env.example/trivy-db:2",), "TRIVY_DB_REPOSITORY"),
+        (
+            "a.example/db:2\nb.example/db:2",
+            "env.example/trivy-db:2",
+            ("a.example/db:2", "b.example/db:2"),
+            "input",
+        ),
+    ],
+)
+def test_trivy_db_repository_input_beats_the_variable_which_beats_the_defaults(
+    tmp_path: Path, given: str, variable: str, expected: tuple[str, ...], source: str
+) -> None:
+    from hardening.scanners.runner import trivy_settings
+
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    env = {"GITHUB_WORKSPACE": str(tmp_path), "INPUT_TRIVY-DB-REPOSITORY": given}
+    if variable:
+        env["TRIVY_DB_REPOSITORY"] = variable
+    request = action.request_from_inputs(env)
+    assert trivy_settings(request).db_repositories == expected
+    assert dict(request.settings_source)["trivy-db-repository"] == source

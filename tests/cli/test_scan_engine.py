@@ -10,7 +10,7 @@ import pytest
 from tests.support.cli import REPO_ROOT, run_cli
 from tests.support.engine import DEBIAN_IMAGE
 
-pytestmark = pytest.mark.docker
+pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("trivy_db_repository")]
 
 LOCAL_BASE = f"BASE_IMAGE={DEBIAN_IMAGE}"
 
@@ -44,13 +44,17 @@ def test_example_scan_builds_exports_and_reports(
         "1",
         "--no-probes",
     )
-    # Scanners are not installed here: skipped with a warning, not a failure, on the CLI.
+    # The real trivy (from the test dependencies, its database from TRIVY_DB_REPOSITORY) runs;
+    # Grype is not installed here: skipped with a warning, not a failure, on the CLI.
     assert result.code == 1, result.output  # the insecure example fails the gate
     document = _sarif(sarif)
     _validate_schema(shared, document)
     run = document["runs"][0]
     rule_ids = {r["ruleId"] for r in run["results"]}
     assert any(i.startswith("DH-D") for i in rule_ids)  # Dockerfile rules ran
+    assert "CVE-2005-2541" in rule_ids  # from the tests' database, through the real trivy
+    extensions = {e["name"]: e for e in run["tool"].get("extensions", [])}
+    assert extensions["trivy"]["version"] == "0.76.0"
     assert run["automationDetails"]["id"] == "docker-hardening/examples/insecure/Dockerfile/"
     text = summary.read_text()
     assert "failed" in text.lower()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.support.cli import run_cli
 
 
@@ -57,3 +59,13 @@ def test_unknown_rule_is_a_usage_error() -> None:
     result = run_cli("rules", "DH-NOPE")
     assert result.code == 2
     assert "no rule 'DH-NOPE'" in result.stderr
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "inf", "nan", "soon"])
+def test_timeouts_must_be_positive_and_finite(tmp_path: Path, value: str) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    for flag in ("--scanner-timeout", "--db-timeout", "--db-max-age"):
+        result = run_cli("scan", ".", flag, value, cwd=tmp_path)
+        assert result.code == 2, (flag, result.output)
+        assert flag in result.stderr
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["Dockerfile"]

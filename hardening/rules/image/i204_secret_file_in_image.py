@@ -31,10 +31,13 @@ def check(ctx: LintContext) -> Iterator[Finding]:
         return
     for fact in image.secret_files:
         state = "deleted in a later layer but still in the history" if fact.deleted else "present"
+        # Placed on the line whose layer added the file (the FROM line when the base image
+        # did) once the layers are mapped to the Dockerfile; without a layer, on FROM.
         yield ctx.finding(
             DOC,
             f"{fact.path} is a secret file ({state}; layer {fact.layer[:19]})",
-            line=from_line(ctx),
+            line=0 if fact.layer else from_line(ctx),
             image_path=fact.path,
             key=fact.path,
+            layer=fact.layer,
         )
