@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from hardening.targets.dockerfile import DockerfileModel, Instruction, Stage, expand
+from hardening.targets.dockerfile import DockerfileModel, Instruction, Stage
 
 SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY", re.IGNORECASE)
 # Names that mention a secret but hold something else: a path to it, a public key, a setting.
@@ -54,8 +54,7 @@ def last_user(model: DockerfileModel) -> tuple[Instruction, str] | None:
         users = [i for i in stage.instructions if i.cmd == "USER"]
         if users:
             instruction = users[-1]
-            raw = instruction.value[0] if instruction.value else ""
-            return instruction, expand(raw, stage_args(model, stage))
+            return instruction, instruction.resolved(0, stage_args(model, stage))
     return None
 
 
@@ -72,5 +71,5 @@ def split_reference(ref: str) -> tuple[str, str, str]:
 
 
 def external_stages(model: DockerfileModel) -> list[Stage]:
-    """Stages FROM an image (not scratch, not another stage)."""
-    return [s for s in model.stages if s.parent is None and not s.is_scratch]
+    """Stages FROM an image (not scratch, not another stage, not a FROM that names none)."""
+    return [s for s in model.stages if s.parent is None and s.base and not s.is_scratch]

@@ -1,16 +1,25 @@
 """A Dockerfile parsed once, with BuildKit's own parser, into stages and instructions.
 
 The ``dockerfile`` package wraps BuildKit's Go parser, so continuations, heredocs, flags and
-JSON forms are read exactly as ``docker build`` reads them. On top of it this module resolves
-what rules need: stages with names and parents, ``ARG`` expansion in ``FROM``, and the final
-stage (the last one, or the ``--target``).
+JSON forms are read exactly as ``docker build`` reads them. That parser only checks syntax;
+BuildKit then rejects instructions that are well formed but meaningless (``FROM`` without an
+image, ``USER`` without a user, ``COPY`` without a destination, unknown flags, ...) in its
+``instructions.Parse`` step and its word processing. This module repeats those checks with
+BuildKit's own messages, so such a file is reported instead of silently checked.
+
+On top of it this module resolves what rules need: every argument with its quotes removed
+once, as BuildKit's shell-word processing removes them (``Instruction.value``; the text as
+written stays in ``Instruction.raw``), stages with names and parents, ``ARG`` expansion in
+``FROM``, and the final stage (the last one, or the ``--target``).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 import dockerfile as buildkit
 
@@ -18,7 +27,15 @@ KNOWN_INSTRUCTIONS = frozenset(
     "ADD ARG CMD COPY ENTRYPOINT ENV EXPOSE FROM HEALTHCHECK LABEL MAINTAINER ONBUILD RUN "
     "SHELL STOPSIGNAL USER VOLUME WORKDIR".split()
 )
+# Instructions whose arguments BuildKit passes through its shell-word processing (quote
+# removal, then variable expansion) before using them. RUN, CMD and ENTRYPOINT text goes to a
+# shell as written; HEALTHCHECK, SHELL, MAINTAINER and ONBUILD are used as written too.
+WORD_PROCESSED = frozenset(
+    "ADD ARG COPY ENV EXPOSE FROM LABEL STOPSIGNAL USER VOLUME WORKDIR".split()
+)
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?([-+])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+_DIRECTIVE = re.compile(r"^#[ \t]*([a-zA-Z][a-zA-Z0-9]*)[ \t]*=[ \t]*(.+?)[ \t]*$")
+EXCERPT = 80  # at most this many characters of the file's own text in a message
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,10 +45,12 @@ class Instruction:
     line: int
     end_line: int
     flags: tuple[str, ...]
-    value: tuple[str, ...]
+    value: tuple[str, ...]  # the arguments as BuildKit uses them: quotes removed, JSON decoded
     json: bool = False
     heredocs: tuple[str, ...] = ()
     sub_cmd: str = ""
+    raw: tuple[str, ...] = ()  # the arguments as written, quotes kept
+    escape: str = "\\"  # the file's escape character (``# escape=`` directive)
 
     def flag(self, name: str) -> str | None:
         """The value of ``--name=value`` (or "" for a bare ``--name``), None when absent."""
@@ -40,6 +59,11 @@ class Instruction:
             if key == f"--{name}":
                 return value if sep else ""
         return None
+
+    def resolved(self, index: int, values: dict[str, str | None]) -> str:
+        """Argument ``index`` as BuildKit expands it: quotes removed, ``values`` substituted."""
+        words = self.raw or self.value
+        return resolve(words[index], values, self.escape) if index < len(words) else ""
 
     @property
     def script(self) -> str:
@@ -54,7 +78,7 @@ class Instruction:
 class Stage:
     index: int
     name: str  # the AS alias, lower-case, or ""
-    base: str  # as written
+    base: str  # as written, quotes removed
     base_resolved: str  # ARG defaults substituted
     parent: int | None  # index of the stage this one is FROM, if any
     platform: str
@@ -76,6 +100,8 @@ class DockerfileModel:
     error: tuple[int, str] | None = None  # (line, message) when it does not parse
     unknown: tuple[Instruction, ...] = field(default_factory=tuple)
     preamble: tuple[Instruction, ...] = field(default_factory=tuple)  # ARGs before the first FROM
+    # (line, BuildKit's message) for each instruction that parses but BuildKit rejects
+    invalid: tuple[tuple[int, str], ...] = field(default_factory=tuple)
 
     @property
     def final(self) -> Stage | None:
@@ -103,6 +129,29 @@ class DockerfileModel:
         return [i for i in every if cmd is None or i.cmd == cmd]
 
 
+def shown(text: str, limit: int = EXCERPT) -> str:
+    """``text`` safe to print in a message: control characters, undecodable bytes (read as
+    U+FFFD) and other unprintable characters escaped, cut to ``limit`` characters."""
+    parts = [
+        c if c.isprintable() and c != "\ufffd" else c.encode("unicode_escape").decode("ascii")
+        for c in text
+    ]
+    if sum(map(len, parts)) <= limit:
+        return "".join(parts)
+    out, size = [], 0
+    for part in parts:  # cut between characters, never inside an escape
+        if size + len(part) > limit - 3:
+            break
+        out.append(part)
+        size += len(part)
+    return "".join(out) + "..."
+
+
+def _quoted(text: str) -> str:
+    """``text`` quoted as Go's ``%q`` quotes it in BuildKit's messages, then made safe."""
+    return shown(json.dumps(text, ensure_ascii=False))
+
+
 def expand(text: str, values: dict[str, str | None]) -> str:
     """Substitute ``$VAR``, ``${VAR}``, ``${VAR:-default}`` and ``${VAR:+alt}`` as BuildKit does."""
 
@@ -119,10 +168,78 @@ def expand(text: str, values: dict[str, str | None]) -> str:
     return _VAR.sub(sub, text)
 
 
-def unquote(value: str) -> str:
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-        return value[1:-1]
-    return value
+def _pieces(word: str, escape: str) -> tuple[list[tuple[str, bool]], str]:
+    """BuildKit's quote removal of one word (its shell lexer): the characters that remain, each
+    with whether a variable in it would be expanded, and the quote left open at the end."""
+    pieces: list[tuple[str, bool]] = []
+    quote, index = "", 0
+    while index < len(word):
+        char, following = word[index], word[index + 1 : index + 2]
+        if quote == "'":
+            if char == "'":
+                quote = ""
+            else:
+                pieces.append((char, False))
+        elif char == escape and (not quote or following in ('"', "$", escape)):
+            pieces.append((following, False))  # an escaped character is taken literally
+            index += 2
+            continue
+        elif quote == '"' and char == '"':
+            quote = ""
+        elif not quote and char in "'\"":
+            quote = char
+        else:
+            pieces.append((char, True))
+        index += 1
+    return pieces, quote
+
+
+def unquote(word: str, escape: str = "\\") -> str:
+    """One word with BuildKit's quote removal applied once; variables are left as written."""
+    return "".join(text for text, _ in _pieces(word, escape)[0])
+
+
+def resolve(word: str, values: dict[str, str | None], escape: str = "\\") -> str:
+    """One word as BuildKit's word processing gives it: quotes removed and ``values``
+    substituted, except inside single quotes and after an escape character."""
+    out: list[str] = []
+    run: list[str] = []
+    for text, expandable in _pieces(word, escape)[0]:
+        if expandable:
+            run.append(text)
+            continue
+        out += [expand("".join(run), values), text]
+        run = []
+    out.append(expand("".join(run), values))
+    return "".join(out)
+
+
+def escape_token(text: str) -> str:
+    """The escape character a ``# escape=`` parser directive sets, or the backslash."""
+    for line in text.split("\n"):
+        match = _DIRECTIVE.match(line.rstrip("\r"))
+        if not match:
+            break
+        if match.group(1).lower() == "escape":
+            return match.group(2)
+    return "\\"
+
+
+def _arguments(cmd: str, raw: tuple[str, ...], escape: str) -> tuple[str, ...]:
+    """The arguments as BuildKit uses them: word-processed instructions lose their quotes
+    (each word once; an ARG's name and default separately), the others stay as written."""
+    if cmd not in WORD_PROCESSED:
+        return raw
+    if cmd == "ARG":
+        out = []
+        for word in raw:
+            name, sep, value = word.partition("=")
+            out.append(unquote(name, escape) + (sep + unquote(value, escape) if sep else ""))
+        return tuple(out)
+    return tuple(
+        word if cmd in ("ADD", "COPY") and word.startswith("<<") else unquote(word, escape)
+        for word in raw
+    )
 
 
 def pairs(instruction: Instruction) -> list[tuple[str, str | None]]:
@@ -131,10 +248,10 @@ def pairs(instruction: Instruction) -> list[tuple[str, str | None]]:
         out: list[tuple[str, str | None]] = []
         for item in instruction.value:
             name, sep, value = item.partition("=")
-            out.append((name, unquote(value) if sep else None))
+            out.append((name, value if sep else None))
         return out
     values = list(instruction.value)
-    return [(values[i], unquote(values[i + 1])) for i in range(0, len(values) - 1, 2)]
+    return [(values[i], values[i + 1]) for i in range(0, len(values) - 1, 2)]
 
 
 def split_words(script: str) -> list[str]:
@@ -144,62 +261,249 @@ def split_words(script: str) -> list[str]:
         return script.split()
 
 
-def _stage_of_from(value: tuple[str, ...]) -> tuple[str, str]:
-    base = value[0] if value else ""
-    name = value[2].lower() if len(value) >= 3 and value[1].upper() == "AS" else ""
-    return base, name
+# What BuildKit's instruction parser (frontend/dockerfile/instructions/parse.go) checks.
+_EXACTLY_ONE = frozenset({"MAINTAINER", "STOPSIGNAL", "USER", "WORKDIR"})
+_AT_LEAST_ONE = frozenset({"ARG", "ENV", "EXPOSE", "HEALTHCHECK", "LABEL", "SHELL", "VOLUME"})
+_STRING, _STRINGS, _BOOL = "string", "strings", "bool"
+_HEALTH_TIMES = ("interval", "timeout", "start-period", "start-interval")
+# The flags each instruction's parser defines. RUN is left out (its flags come from hooks that
+# vary between BuildKit versions), and ARG, ONBUILD and STOPSIGNAL never parse their flags.
+_FLAGS: dict[str, dict[str, str]] = {
+    "ADD": {"chown": _STRING, "chmod": _STRING, "link": _BOOL, "keep-git-dir": _BOOL,
+            "checksum": _STRING, "unpack": _BOOL, "exclude": _STRINGS},
+    "COPY": {"chown": _STRING, "from": _STRING, "chmod": _STRING, "link": _BOOL,
+             "exclude": _STRINGS, "parents": _BOOL},
+    "FROM": {"platform": _STRING},
+    "HEALTHCHECK": {name: _STRING for name in (*_HEALTH_TIMES, "retries")},
+    **{cmd: {} for cmd in
+       "CMD ENTRYPOINT ENV EXPOSE LABEL MAINTAINER SHELL USER VOLUME WORKDIR".split()},
+}  # fmt: skip
+_FLAGS_FIRST = frozenset({"CMD", "ENTRYPOINT", "ENV", "LABEL", "SHELL"})  # flags before counts
+_STAGE_NAME = re.compile(r"^[a-z][a-z0-9_.-]*$")
+_NS = {"ns": 1, "us": 10**3, "µs": 10**3, "μs": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9,
+       "h": 3600 * 10**9}  # fmt: skip
+_DURATION_PART = re.compile(r"([0-9]*)(\.[0-9]*)?([^0-9.]*)")
 
 
-def parse_dockerfile(text: str, path: str, target: str = "") -> DockerfileModel:
-    try:
-        commands = buildkit.parse_string(text)
-    except buildkit.GoParseError as exc:
-        message = str(exc)
-        match = re.search(r"line (\d+)", message)
-        return DockerfileModel(
-            path, text, (), (), 0, error=(int(match.group(1)) if match else 1, message)
+def _count_error(ins: Instruction) -> str | None:
+    """How many arguments the instruction has, as BuildKit counts them."""
+    count = len(ins.raw)
+    if ins.cmd in _EXACTLY_ONE and count != 1:
+        return f"{ins.cmd} requires exactly one argument"
+    if ins.cmd in _AT_LEAST_ONE and count == 0:
+        return f"{ins.cmd} requires at least one argument"
+    if ins.cmd in ("ADD", "COPY") and count < 2:
+        return (
+            f"{ins.cmd} requires at least two arguments, but only one was provided. "
+            "Destination could not be determined"
         )
-    global_args: list[tuple[str, str | None]] = []
-    raw_stages: list[tuple[Instruction, list[Instruction]]] = []
-    unknown: list[Instruction] = []
-    preamble: list[Instruction] = []
-    for command in commands:
-        instruction = Instruction(
-            cmd=command.cmd.upper(),
-            original=command.original,
-            line=command.start_line,
-            end_line=command.end_line,
-            flags=tuple(command.flags),
-            value=tuple(command.value),
-            json=bool(command.json),
-            heredocs=tuple(h.content for h in command.heredocs),
-            sub_cmd=(command.sub_cmd or "").upper(),
-        )
-        if instruction.cmd not in KNOWN_INSTRUCTIONS:
-            unknown.append(instruction)
+    if ins.cmd == "FROM":
+        if count == 3 and ins.raw[1].lower() == "as":
+            if not _STAGE_NAME.match(ins.raw[2].lower()):
+                return (
+                    f"invalid name for build stage: {_quoted(ins.raw[2])}, name can't start "
+                    "with a number or contain symbols"
+                )
+        elif count != 1:
+            return "FROM requires either one or three arguments"
+    if ins.cmd == "HEALTHCHECK" and ins.raw[0].upper() == "NONE" and count > 1:
+        return "HEALTHCHECK NONE takes no arguments"
+    return None
+
+
+def _flag_error(ins: Instruction) -> str | None:
+    """BuildKit's flag parser (BFlags.Parse): unknown, repeated or malformed flags."""
+    known = _FLAGS.get(ins.cmd)
+    if known is None or (ins.cmd == "HEALTHCHECK" and ins.raw[0].upper() == "NONE"):
+        return None
+    used: set[str] = set()
+    for item in ins.flags:
+        if item == "--":
+            break
+        name, sep, value = item.partition("=")
+        kind = known.get(name[2:])
+        if kind is None:
+            return f"unknown flag: {shown(name)}"
+        if name in used and kind != _STRINGS:
+            return f"duplicate flag specified: {shown(name)}"
+        used.add(name)
+        if (kind == _BOOL and sep and not value) or (kind != _BOOL and not sep):
+            return f"missing a value on flag: {shown(name)}"
+        if kind == _BOOL and value.lower() not in ("", "true", "false"):
+            return f"expecting boolean value for flag {shown(name)}, not: {shown(value)}"
+    return None
+
+
+def go_duration(text: str) -> int:
+    """Nanoseconds in a Go duration ("1m30s"); ValueError with Go's message when it is not one."""
+    sign = -1 if text.startswith("-") else 1
+    rest = text[1:] if text[:1] in ("-", "+") else text
+    if rest == "0":
+        return 0
+    if not rest:
+        raise ValueError(f"time: invalid duration {_quoted(text)}")
+    total = Fraction(0)
+    while rest:
+        match = _DURATION_PART.match(rest)
+        assert match is not None  # every part of the pattern is optional
+        whole, fraction, unit = match.group(1), match.group(2) or "", match.group(3)
+        if not whole and len(fraction) <= 1:
+            raise ValueError(f"time: invalid duration {_quoted(text)}")
+        if not unit:
+            raise ValueError(f"time: missing unit in duration {_quoted(text)}")
+        if unit not in _NS:
+            raise ValueError(f"time: unknown unit {_quoted(unit)} in duration {_quoted(text)}")
+        total += Fraction((whole or "0") + fraction) * _NS[unit]
+        rest = rest[match.end() :]
+    return sign * int(total)
+
+
+def _healthcheck_error(ins: Instruction) -> str | None:
+    """HEALTHCHECK's type, command, durations and retries, checked as BuildKit checks them."""
+    kind = ins.raw[0].upper()
+    if kind == "NONE":
+        return None
+    if kind != "CMD":
+        return f"Unknown type {_quoted(kind)} in HEALTHCHECK (try CMD)"
+    if len(ins.raw) < 2:
+        return "Missing command after HEALTHCHECK CMD"
+    for name in _HEALTH_TIMES:
+        value = ins.flag(name) or ""
+        try:
+            nanoseconds = go_duration(value) if value else 0
+        except ValueError as exc:
+            return str(exc)
+        if nanoseconds and nanoseconds < 10**6:
+            return f'Interval "{name}" cannot be less than 1ms'
+    retries = ins.flag("retries") or ""
+    if not retries:
+        return None
+    if not re.fullmatch(r"[+-]?[0-9]+", retries):
+        return f"strconv.ParseInt: parsing {_quoted(retries)}: invalid syntax"
+    if not -(2**31) <= int(retries) < 2**31:
+        return f"strconv.ParseInt: parsing {_quoted(retries)}: value out of range"
+    if int(retries) < 0:
+        return f"--retries cannot be negative ({int(retries)})"
+    return None
+
+
+def _detail_error(ins: Instruction) -> str | None:
+    """What each instruction's own parser checks after counting its arguments and flags."""
+    if ins.cmd in ("ENV", "LABEL") and any(not key for key in ins.raw[::2]):
+        return f"{ins.cmd} names can not be blank"
+    if ins.cmd == "ARG" and any(word.startswith("=") for word in ins.raw):
+        return "ARG names can not be blank"
+    if ins.cmd == "VOLUME" and any(not word.strip() for word in ins.raw):
+        return "VOLUME specified can not be an empty string"
+    if ins.cmd == "SHELL" and not ins.json:
+        return "SHELL requires the arguments to be in JSON form"
+    if ins.cmd == "HEALTHCHECK":
+        return _healthcheck_error(ins)
+    if ins.cmd == "ONBUILD":
+        if not ins.sub_cmd:
+            return "ONBUILD requires at least one argument"
+        if ins.sub_cmd == "ONBUILD":
+            return "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed"
+        if ins.sub_cmd in ("FROM", "MAINTAINER"):
+            return f"{ins.sub_cmd} isn't allowed as an ONBUILD trigger"
+    return None
+
+
+def _quote_error(ins: Instruction) -> str | None:
+    """A word BuildKit's word processing cannot read: a quote that is never closed. (ARG is
+    left out: BuildKit defers its errors to when the value is used.)"""
+    if ins.cmd not in WORD_PROCESSED or ins.cmd == "ARG":
+        return None
+    words = ins.raw[:1] if ins.cmd == "FROM" else ins.raw
+    for word in words:
+        if ins.cmd in ("ADD", "COPY") and word.startswith("<<"):
             continue
-        if instruction.cmd == "FROM":
-            raw_stages.append((instruction, []))
-        elif not raw_stages:
-            preamble.append(instruction)
-            if instruction.cmd == "ARG":
-                global_args.extend(pairs(instruction))
+        quote = _pieces(word, ins.escape)[1]
+        if quote:
+            which = "double-quote" if quote == '"' else "single-quote"
+            return (
+                f"failed to process {_quoted(word)}: unexpected end of statement while "
+                f"looking for matching {which}"
+            )
+    return None
+
+
+def meaning_error(ins: Instruction) -> str | None:
+    """BuildKit's error for an instruction that parses but does not mean anything to it (from
+    ``instructions.Parse``, then from word processing), or None."""
+    if ins.cmd in _FLAGS_FIRST:
+        checks = (_flag_error, _count_error, _detail_error, _quote_error)
+    else:
+        checks = (_count_error, _flag_error, _detail_error, _quote_error)
+    for check in checks:
+        message = check(ins)
+        if message:
+            return message
+    return None
+
+
+def _fails_with(text: str, message: str) -> bool:
+    try:
+        buildkit.parse_string(text)
+    except buildkit.GoParseError as exc:
+        return str(exc) == message
+    return False
+
+
+def _error_line(text: str, message: str) -> int:
+    """The line a syntax error is on (the package's errors do not say): the shortest prefix of
+    the file that fails with the same message ends there; a continued instruction is reported
+    on its first line, as BuildKit does."""
+    lines = text.split("\n")
+    low, high = 1, max(len(lines), 1)
+    while low < high:
+        middle = (low + high) // 2
+        if _fails_with("\n".join(lines[:middle]), message):
+            high = middle
         else:
-            raw_stages[-1][1].append(instruction)
-    defaults = {name: value for name, value in global_args}
+            low = middle + 1
+    escape = escape_token(text)
+    while low > 1 and lines[low - 2].rstrip().endswith(escape):
+        low -= 1
+    return low
+
+
+def _instruction(command: buildkit.Command, escape: str) -> Instruction:
+    cmd = command.cmd.upper()
+    raw = tuple(command.value)
+    return Instruction(
+        cmd=cmd,
+        original=command.original,
+        line=command.start_line,
+        end_line=command.end_line,
+        flags=tuple(command.flags),
+        value=_arguments(cmd, raw, escape),
+        json=bool(command.json),
+        heredocs=tuple(h.content for h in command.heredocs),
+        sub_cmd=(command.sub_cmd or "").upper(),
+        raw=raw,
+        escape=escape,
+    )
+
+
+def _stages(
+    raw_stages: list[tuple[Instruction, list[Instruction]]],
+    defaults: dict[str, str | None],
+) -> tuple[list[Stage], dict[str, int]]:
     stages: list[Stage] = []
     names: dict[str, int] = {}
     for index, (from_instruction, body) in enumerate(raw_stages):
-        base, name = _stage_of_from(from_instruction.value)
-        resolved = expand(base, defaults)
-        parent = names.get(resolved.lower())
+        value = from_instruction.value
+        base = value[0] if value else ""
+        name = value[2].lower() if len(value) >= 3 and value[1].upper() == "AS" else ""
+        resolved = from_instruction.resolved(0, defaults)
         stages.append(
             Stage(
                 index=index,
                 name=name,
                 base=base,
                 base_resolved=resolved,
-                parent=parent,
+                parent=names.get(resolved.lower()),
                 platform=from_instruction.flag("platform") or "",
                 from_line=from_instruction.line,
                 instructions=(from_instruction, *body),
@@ -207,12 +511,52 @@ def parse_dockerfile(text: str, path: str, target: str = "") -> DockerfileModel:
         )
         if name:
             names[name] = index
+    return stages, names
+
+
+def _invalid(instructions: list[Instruction]) -> list[tuple[int, str]]:
+    """(line, BuildKit's message) for each known instruction BuildKit rejects; of those before
+    the first FROM that are not ARG, the first (BuildKit stops there)."""
+    out: list[tuple[int, str]] = []
+    outside = True  # before the first FROM, and no instruction reported there yet
+    for instruction in instructions:
+        message = meaning_error(instruction)
+        outside = outside and instruction.cmd != "FROM"
+        if outside and instruction.cmd != "ARG":
+            message = message or "no build stage in current context"
+            outside = False
+        if message is not None:
+            out.append((instruction.line, message))
+    return out
+
+
+def parse_dockerfile(text: str, path: str, target: str = "") -> DockerfileModel:
+    try:
+        commands = buildkit.parse_string(text)
+    except buildkit.GoParseError as exc:
+        message = str(exc)
+        return DockerfileModel(
+            path, text, (), (), 0, error=(_error_line(text, message), shown(message, 2 * EXCERPT))
+        )
+    escape = escape_token(text)
+    every = [_instruction(command, escape) for command in commands]
+    unknown = [i for i in every if i.cmd not in KNOWN_INSTRUCTIONS]
+    known = [i for i in every if i.cmd in KNOWN_INSTRUCTIONS]
+    preamble: list[Instruction] = []
+    raw_stages: list[tuple[Instruction, list[Instruction]]] = []
+    for instruction in known:
+        if instruction.cmd == "FROM":
+            raw_stages.append((instruction, []))
+        elif raw_stages:
+            raw_stages[-1][1].append(instruction)
+        else:
+            preamble.append(instruction)
+    global_args = [pair for i in preamble if i.cmd == "ARG" for pair in pairs(i)]
+    stages, names = _stages(raw_stages, dict(global_args))
     final_index = len(stages) - 1
     if target and target.lower() in names:
         final_index = names[target.lower()]
-    error = None
-    if not stages:
-        error = (1, "no FROM instruction: this is not a buildable Dockerfile")
+    error = None if stages else (1, "dockerfile contains no stages to build")
     return DockerfileModel(
         path,
         text,
@@ -222,4 +566,5 @@ def parse_dockerfile(text: str, path: str, target: str = "") -> DockerfileModel:
         error,
         tuple(unknown),
         tuple(preamble),
+        tuple(_invalid(known)),
     )

@@ -2,6 +2,7 @@ from collections.abc import Iterator
 
 from hardening.model import Finding, Severity
 from hardening.rules.base import LintContext, doc, rule
+from hardening.targets.dockerfile import shown
 
 DOC = doc(
     "DH-D100",
@@ -9,8 +10,9 @@ DOC = doc(
     "The Dockerfile does not parse",
     Severity.HIGH,
     (),
-    "A Dockerfile that BuildKit cannot read, or that uses an instruction BuildKit does not know, "
-    "fails to build; no other check of it can be trusted.",
+    "A Dockerfile that BuildKit cannot read, that uses an instruction BuildKit does not know, or "
+    "whose instructions BuildKit rejects (a FROM without an image, a USER without a user, a COPY "
+    "without a destination, an unknown flag) fails to build; no other check of it can be trusted.",
     "Fix the line reported; `docker build` shows the same error.",
     target="dockerfile",
     bad="FROM debian:12\nRUNN apt-get update",
@@ -27,9 +29,17 @@ def check(ctx: LintContext) -> Iterator[Finding]:
         line, message = model.error
         yield ctx.finding(DOC, f"BuildKit cannot parse this Dockerfile: {message}", line=line)
     for instruction in model.unknown:
+        name = shown(instruction.cmd)
         yield ctx.finding(
             DOC,
-            f"unknown instruction {instruction.cmd}: BuildKit will refuse to build it",
+            f"unknown instruction {name}: BuildKit will refuse to build it",
             line=instruction.line,
-            key=f"unknown:{instruction.cmd}",
+            key=f"unknown:{name}",
+        )
+    for line, message in model.invalid:
+        yield ctx.finding(
+            DOC,
+            f"BuildKit rejects this instruction: {message}",
+            line=line,
+            key=f"invalid:{message}",
         )

@@ -30,8 +30,8 @@ def check(ctx: LintContext) -> Iterator[Finding]:
     if root is None or final is None or root.is_scratch:
         return
     base = root.base_resolved
-    if "$" in base:
-        return  # an ARG without a default: the base is not known from the file
+    if "$" in base or not base:
+        return  # an ARG without a default, or a FROM without an image: the base is not known
     minimal = MINIMAL_BASES.search(base) or any(base.startswith(m) for m in ctx.minimal_bases)
     if not minimal:
         yield ctx.finding(

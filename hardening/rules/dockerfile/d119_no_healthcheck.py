@@ -33,7 +33,10 @@ def check(ctx: LintContext) -> Iterator[Finding]:
     final = model.final
     if final is None:
         return
-    checks = [i for i in model.instructions("HEALTHCHECK") if i.value[:1] != ("NONE",)]
+    # BuildKit reads the type case-insensitively: `HEALTHCHECK none` turns checks off too.
+    checks = [
+        i for i in model.instructions("HEALTHCHECK") if i.value and i.value[0].upper() != "NONE"
+    ]
     if checks:
         ctx.evidence.setdefault("C13", f"HEALTHCHECK at {model.path}:{checks[-1].line}")
         return
