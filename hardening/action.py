@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from hardening.errors import ExitCode, HardeningError, UsageError
@@ -109,42 +110,77 @@ def _sbom_format(value: str) -> str:
     return value.lower()
 
 
-def request_from_inputs(environ: Mapping[str, str]) -> ScanRequest:
-    inputs = Inputs(environ)
-    workspace = Path(environ.get("GITHUB_WORKSPACE") or os.getcwd()).resolve()
+@dataclass(frozen=True, slots=True)
+class ActionPaths:
+    """Every path the action reads or writes, resolved and confined (see :func:`confined`)."""
 
-    def in_workspace(value: str) -> Path:
-        path = Path(value)
-        return (path if path.is_absolute() else workspace / path).resolve()
+    workspace: Path
+    context: Path
+    dockerfile: Path | None
+    compose: Path | None
+    config: Path
+    db_cache: Path
+    sarif: Path
+    summary: Path
+    sbom: Path | None
 
-    context = in_workspace(inputs.get("context"))
-    dockerfile = (
-        in_workspace(inputs.get("dockerfile"))
-        if inputs.get("dockerfile")
-        else (context / "Dockerfile")
+
+def allowed_roots(workspace: Path, environ: Mapping[str, str]) -> tuple[Path, ...]:
+    """The workspace, and the runner's temporary folder when the runner names one."""
+    temp = (environ.get("RUNNER_TEMP") or "").strip()
+    return (workspace, Path(temp).resolve()) if temp else (workspace,)
+
+
+def confined(name: str, value: str, workspace: Path, roots: tuple[Path, ...]) -> Path:
+    """An input's path (relative to the workspace), symlinks resolved, inside one of ``roots``:
+    a pull request must not make the action read or write anywhere else on the runner."""
+    path = Path(value)
+    resolved = (path if path.is_absolute() else workspace / path).resolve()
+    if any(resolved.is_relative_to(root) for root in roots):
+        return resolved
+    temp = " or RUNNER_TEMP" if len(roots) > 1 else ""
+    raise UsageError(
+        f"input {name}: {value} resolves to {resolved}, outside the workspace {workspace}{temp}",
+        f"set {name} to a path inside the repository checkout{temp}",
     )
-    image = inputs.get("image")
-    if image:
-        if not dockerfile.is_file():
-            dockerfile = None  # type: ignore[assignment]
-    else:
+
+
+def action_paths(inputs: Inputs, environ: Mapping[str, str], sbom_format: str) -> ActionPaths:
+    workspace = Path(environ.get("GITHUB_WORKSPACE") or os.getcwd()).resolve()
+    roots = allowed_roots(workspace, environ)
+
+    def path(name: str, value: str = "") -> Path:
+        return confined(name, value or inputs.get(name), workspace, roots)
+
+    context = path("context")
+    dockerfile = path("dockerfile", inputs.get("dockerfile") or str(context / "Dockerfile"))
+    if not inputs.get("image"):
         check_build_inputs(context, dockerfile)
-    compose = in_workspace(inputs.get("compose-file")) if inputs.get("compose-file") else None
+    compose = path("compose-file") if inputs.get("compose-file") else None
     if compose is not None and not compose.is_file():
         raise UsageError(f"compose-file {compose} does not exist", "check the compose-file input")
-    secrets = tuple(
-        parse_build_secret(line)
-        for line in inputs.get("build-secrets").splitlines()
-        if line.strip()
-    )
-    # Validate every input first, then let the ones left at their default defer to the file.
+    sarif = path("sarif-file")
+    sbom = None
+    if sbom_format != "none":
+        suffix = ".cdx.json" if sbom_format == "cyclonedx" else ".spdx.json"
+        sbom = path(
+            "sarif-file (the SBOM beside it)",
+            str(sarif.with_name(sarif.name.removesuffix(".sarif") + suffix)),
+        )
+    return ActionPaths(
+        workspace=workspace, context=context, compose=compose,
+        dockerfile=dockerfile if dockerfile.is_file() or not inputs.get("image") else None,
+        config=path("config-file"), db_cache=path("db-cache-dir"), sarif=sarif,
+        summary=path("summary-file"), sbom=sbom,
+    )  # fmt: skip
+
+
+def _given(inputs: Inputs) -> dict[str, object]:
+    """Validate every setting input; the ones left at their default then defer to the file."""
     fail_on_value = parse_fail_on(inputs.get("fail-on"))
     kinds = parse_kinds(inputs.get("fail-on-kinds"))
     ignore_unfixed, probes = inputs.flag("ignore-unfixed"), inputs.flag("probes")
     grace = inputs.number("trial-grace-period")
-    config = load_policy(
-        Path(inputs.get("config-file")), workspace, inputs.given("config-file") is not None
-    )
     given: dict[str, object] = {
         "fail-on": (fail_on_value or "none") if inputs.given("fail-on") is not None else None,
         "fail-on-kinds": kinds if inputs.given("fail-on-kinds") is not None else None,
@@ -152,6 +188,17 @@ def request_from_inputs(environ: Mapping[str, str]) -> ScanRequest:
         "probes": probes if inputs.given("probes") is not None else None,
         "grace-period": grace if inputs.given("trial-grace-period") is not None else None,
     }
+    return given
+
+
+def request_from_inputs(environ: Mapping[str, str]) -> ScanRequest:
+    inputs = Inputs(environ)
+    sbom_format = _sbom_format(inputs.get("sbom"))
+    paths = action_paths(inputs, environ, sbom_format)
+    lines = inputs.get("build-secrets").splitlines()
+    secrets = tuple(parse_build_secret(line) for line in lines if line.strip())
+    given = _given(inputs)
+    config = load_policy(paths.config, paths.workspace, inputs.given("config-file") is not None)
     settings, sources = resolve_settings(given, config)
     trivy_db, trivy_db_source = db_repositories(
         inputs.get("trivy-db-repository"), "TRIVY_DB_REPOSITORY", environ
@@ -164,19 +211,19 @@ def request_from_inputs(environ: Mapping[str, str]) -> ScanRequest:
         ("trivy-java-db-repository", java_db_source),
     )
     return ScanRequest(
-        workspace=workspace,
-        context=context if context.is_dir() else None,
-        dockerfile=dockerfile,
+        workspace=paths.workspace,
+        context=paths.context if paths.context.is_dir() else None,
+        dockerfile=paths.dockerfile,
         target=inputs.get("target"),
         build_args=parse_key_values(inputs.get("build-args").splitlines(), "build-args"),
         build_secrets=secrets,
         platform=inputs.get("platform"),
-        image=image,
-        compose_file=compose,
+        image=inputs.get("image"),
+        compose_file=paths.compose,
         scanners=parse_scanners(inputs.get("scanners")),
         scanners_explicit=True,  # the action always asks for its scanners by name
         scanner_timeout_s=inputs.seconds("scanner-timeout"),
-        db_cache_dir=in_workspace(inputs.get("db-cache-dir")),
+        db_cache_dir=paths.db_cache,
         trivy_db_repositories=trivy_db,
         trivy_java_db_repositories=java_db,
         db_timeout_s=inputs.seconds("db-timeout"),
@@ -187,12 +234,13 @@ def request_from_inputs(environ: Mapping[str, str]) -> ScanRequest:
         fail_on_kinds=settings["fail-on-kinds"],  # type: ignore[arg-type]
         ignore_unfixed=bool(settings["ignore-unfixed"]),
         config=config,
-        sbom_format=_sbom_format(inputs.get("sbom")),
+        sbom_format=sbom_format,
+        sbom_path=paths.sbom,
         on_tool_failure=str(settings["on-tool-failure"]),
         min_uid=int(settings["min-uid"]),  # type: ignore[call-overload]
         settings_source=sources,
-        sarif_path=in_workspace(inputs.get("sarif-file")),
-        summary_path=in_workspace(inputs.get("summary-file")),
+        sarif_path=paths.sarif,
+        summary_path=paths.summary,
         category=inputs.get("category"),
         extra={
             "comment": str(inputs.flag("comment")).lower(),

@@ -256,8 +256,18 @@ def load_policy(path: Path | None, workspace: Path, explicit: bool) -> Config:
     if not target.is_absolute():
         target = workspace / target
     config = load_config(target, required=explicit)
+    from hardening.policy.ignores import repository_rules
+
+    repository_rules(workspace)  # .trivyignore(.yaml) and .grype.yaml, refused now if broken
     if config.vex:
         from hardening.policy.vex import load_vex
 
         load_vex(config.vex, workspace)
+    if config.baseline_sarif:
+        from hardening.policy.baseline import baseline_fingerprints
+
+        try:
+            baseline_fingerprints(workspace / config.baseline_sarif)
+        except UsageError as exc:
+            raise UsageError(f"{config.path}: baseline: {exc.message}", exc.fix) from None
     return config

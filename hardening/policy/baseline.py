@@ -13,16 +13,34 @@ from hardening.model import FINGERPRINT_KEY, Finding
 
 
 def baseline_fingerprints(path: Path) -> set[str]:
+    """The fingerprints of a baseline SARIF file; a missing or unreadable one is a usage error
+    (checked before the run starts, so the ignores and VEX are never silently dropped)."""
+    if not path.is_file():
+        raise UsageError(
+            f"baseline SARIF {path} does not exist",
+            "write it before the scan (a SARIF file from an earlier run) "
+            "or remove baseline.sarif from the policy file",
+        )
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
+        problem = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
         raise UsageError(
-            f"baseline {path} cannot be read as SARIF ({exc})",
+            f"baseline {path} cannot be read as SARIF ({problem})",
             "pass a SARIF file written by docker-hardening",
         ) from None
+    runs = document.get("runs") if isinstance(document, dict) else None
+    if not isinstance(runs, list):
+        raise UsageError(
+            f"baseline {path} is not SARIF (no runs)",
+            "pass a SARIF file written by docker-hardening",
+        )
     prints = set()
-    for run in document.get("runs", []):
-        for result in run.get("results", []):
+    for run in runs:
+        results = run.get("results") if isinstance(run, dict) else None
+        for result in results if isinstance(results, list) else []:
+            if not isinstance(result, dict):
+                continue
             value = (result.get("partialFingerprints") or {}).get(FINGERPRINT_KEY) or (
                 result.get("properties") or {}
             ).get("fingerprint")

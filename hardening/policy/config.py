@@ -26,12 +26,14 @@ from __future__ import annotations
 
 import datetime
 import difflib
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hardening.errors import UsageError
 from hardening.model import Kind, Severity
+from hardening.yamlsafe import YamlRefused, load_yaml_file
 
 LEVELS = ("critical", "high", "medium", "low", "none")
 TOP_KEYS = (
@@ -106,6 +108,19 @@ class _Reader:
             raise self.fail(node, key, f"{node[key]!r} is not true or false", "write true or false")
         return bool(node[key])
 
+    def number(self, node: Any, key: Any) -> float:
+        """A finite number, 0 or more (.inf, .nan, true and text are refused)."""
+        value = node[key]
+        try:
+            number = float(value) if isinstance(value, int | float) else math.nan
+        except OverflowError:  # an integer too large for a float
+            number = math.inf
+        if isinstance(value, bool) or not math.isfinite(number) or number < 0:
+            raise self.fail(
+                node, key, f"{value!r} is not a finite number of 0 or more", "write a number"
+            )
+        return number
+
     def strings(self, node: Any, key: Any) -> tuple[str, ...]:
         value = node[key]
         if isinstance(value, str):
@@ -151,22 +166,10 @@ def load_config(path: Path, required: bool) -> Config:
                 f"config file {path} does not exist", "create it or point the config input at it"
             )
         return Config()
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
-
-    try:
-        document = YAML(typ="rt").load(path.read_text(encoding="utf-8"))
-    except YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark else ""
-        raise UsageError(
-            f"{path}{line}: not valid YAML ({str(exc).splitlines()[0]})", "fix the YAML syntax"
-        ) from None
+    document = _document(path)
     if document is None:
         return Config(path=str(path))
     reader = _Reader(path)
-    if not hasattr(document, "items"):
-        raise UsageError(f"{path}: expected a mapping of settings", "see docs/configuration.md")
     values: dict[str, Any] = {}
     thresholds: list[tuple[Kind, Severity | None]] = []
     disabled: set[str] = set()
@@ -196,37 +199,15 @@ def load_config(path: Path, required: bool) -> Config:
                 )
             values["on-tool-failure"] = value
         elif key == "rules":
-            node = reader.mapping(document, key, ("disable", "severity"))
-            if "disable" in node:
-                disabled = set(reader.strings(node, "disable"))
-            if "severity" in node:
-                sev = reader.mapping(node, "severity")
-                overrides = [(str(rule), reader.level(sev, rule) or Severity.LOW) for rule in sev]
+            disabled, overrides = _rules(reader, document)
         elif key == "probes":
-            node = reader.mapping(document, key, PROBE_KEYS)
-            if "enabled" in node:
-                values["probes"] = reader.flag(node, "enabled")
-            for name in ("grace-period", "min-uid"):
-                if name in node:
-                    if not isinstance(node[name], int | float) or node[name] < 0:
-                        raise reader.fail(
-                            node, name, f"{node[name]!r} is not a number", "write a number"
-                        )
-                    values[name] = float(node[name])
-            if "allowed-capabilities" in node:
-                caps = frozenset(
-                    c.upper().removeprefix("CAP_")
-                    for c in reader.strings(node, "allowed-capabilities")
-                )
+            caps = _probes(reader, document, values)
         elif key == "minimal-bases":
             minimal = reader.strings(document, key)
         elif key == "vex":
             vex = reader.strings(document, key)
         elif key == "baseline":
-            node = reader.mapping(document, key, ("sarif", "new-only"))
-            baseline = str(node.get("sarif", ""))
-            if "new-only" in node:
-                new_only = reader.flag(node, "new-only")
+            baseline, new_only = _baseline(reader, document)
         elif key == "ignores":
             ignores = _ignores(reader, document)
     return Config(
@@ -234,6 +215,51 @@ def load_config(path: Path, required: bool) -> Config:
         severity_overrides=tuple(overrides), ignores=tuple(ignores), minimal_bases=minimal, vex=vex,
         baseline_sarif=baseline, new_only=new_only, allowed_capabilities=caps,
     )  # fmt: skip
+
+
+def _document(path: Path) -> Any:
+    """The file's settings (None when empty), read within the YAML bounds of hardening.yamlsafe."""
+    try:
+        document = load_yaml_file(path)
+    except YamlRefused as exc:
+        where = f"{path}:{exc.line}" if exc.line else str(path)
+        raise UsageError(f"{where}: {exc.reason}", exc.fix) from None
+    if document is not None and not hasattr(document, "items"):
+        raise UsageError(f"{path}: expected a mapping of settings", "see docs/configuration.md")
+    return document
+
+
+def _rules(reader: _Reader, document: Any) -> tuple[set[str], list[tuple[str, Severity]]]:
+    node = reader.mapping(document, "rules", ("disable", "severity"))
+    disabled = set(reader.strings(node, "disable")) if "disable" in node else set()
+    overrides = []
+    if "severity" in node:
+        sev = reader.mapping(node, "severity")
+        overrides = [(str(rule), reader.level(sev, rule) or Severity.LOW) for rule in sev]
+    return disabled, overrides
+
+
+def _probes(reader: _Reader, document: Any, values: dict[str, Any]) -> frozenset[str]:
+    """Set the probe settings in ``values``; return the allowed capabilities."""
+    node = reader.mapping(document, "probes", PROBE_KEYS)
+    if "enabled" in node:
+        values["probes"] = reader.flag(node, "enabled")
+    for name in ("grace-period", "min-uid"):
+        if name in node:
+            values[name] = reader.number(node, name)
+    if "allowed-capabilities" not in node:
+        return frozenset()
+    return frozenset(
+        c.upper().removeprefix("CAP_") for c in reader.strings(node, "allowed-capabilities")
+    )
+
+
+def _baseline(reader: _Reader, document: Any) -> tuple[str, bool]:
+    node = reader.mapping(document, "baseline", ("sarif", "new-only"))
+    sarif = node.get("sarif") or ""
+    if not isinstance(sarif, str):
+        raise reader.fail(node, "sarif", f"{sarif!r} is not a path", "write sarif: FILE.sarif")
+    return sarif, reader.flag(node, "new-only") if "new-only" in node else False
 
 
 def _ignores(reader: _Reader, document: Any) -> list[Ignore]:

@@ -10,9 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hardening.errors import UsageError
 from hardening.model import Finding, FixStatus, Kind, Notification, Suppression
 from hardening.policy.config import Config, Ignore
 from hardening.scanners.common import purl_matches
+from hardening.yamlsafe import YamlRefused, load_yaml, read_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +89,8 @@ def _from_config(config: Config) -> list[Rule]:
     ]
 
 
-def _date(value: Any) -> datetime.date | None:
+def _date(value: Any, where: str) -> datetime.date | None:
+    """An expiry date; one that is not a real date is an error, never "no expiry"."""
     if value is None or value == "":
         return None
     if isinstance(value, datetime.datetime):
@@ -97,7 +100,9 @@ def _date(value: Any) -> datetime.date | None:
     try:
         return datetime.date.fromisoformat(str(value)[:10])
     except ValueError:
-        return None
+        raise UsageError(
+            f"{where}: expiry {value!r} is not a date", "write it as YYYY-MM-DD"
+        ) from None
 
 
 def trivyignore(text: str, name: str) -> list[Rule]:
@@ -111,52 +116,73 @@ def trivyignore(text: str, name: str) -> list[Rule]:
         expires = None
         for part in parts[1:]:
             if part.startswith("exp:"):
-                expires = _date(part[4:])
+                expires = _date(part[4:], f"{name}:{number}")
         rules.append(Rule(parts[0], f"listed in {name}", f"{name}:{number}", expires=expires))
     return rules
 
 
-def trivyignore_yaml(text: str, name: str) -> list[Rule]:
-    from ruamel.yaml import YAML
+def _document(text: str, name: str, key: str) -> list[tuple[Any, str]]:
+    """The entries under ``key`` of an ignore file, each with its ``file:line``."""
+    try:
+        document = load_yaml(text)
+    except YamlRefused as exc:
+        raise _refused(name, exc) from None
+    if document is None:
+        return []
+    if not isinstance(document, dict):
+        raise UsageError(f"{name}: expected a mapping", f"see the {name} format")
+    entries = document.get(key) or []
+    if not isinstance(entries, list):
+        raise UsageError(f"{name}:{_line(document, key)}: {key}: expected a list", "write `- ...`")
+    return [(entry, f"{name}:{_line(entries, index)}") for index, entry in enumerate(entries)]
 
-    document = YAML(typ="safe").load(text) or {}
+
+def _refused(name: str, exc: YamlRefused) -> UsageError:
+    return UsageError(
+        f"{name}:{exc.line}: {exc.reason}" if exc.line else f"{name}: {exc.reason}", exc.fix
+    )
+
+
+def _line(node: Any, key: Any) -> int:
+    try:
+        return int((node.lc.item(key) if isinstance(key, int) else node.lc.key(key))[0]) + 1
+    except (AttributeError, KeyError, TypeError, IndexError):
+        return 0
+
+
+def trivyignore_yaml(text: str, name: str) -> list[Rule]:
     rules = []
     for section in ("vulnerabilities", "misconfigurations", "secrets"):
-        for entry in document.get(section) or []:
+        for entry, where in _document(text, name, section):
             if not isinstance(entry, dict) or not entry.get("id"):
                 continue
             reason = str(entry.get("statement") or f"listed in {name}")
-            paths = entry.get("paths") or [""]
-            purls = entry.get("purls") or [""]
-            for path in paths:
-                for purl in purls:
-                    rid = str(entry["id"])
-                    if section == "secrets":
-                        rid = f"trivy-secret/{rid}"
-                    elif section == "misconfigurations":
-                        rid = f"trivy-config/{rid}"
-                    rules.append(
-                        Rule(
-                            rid,
-                            reason,
-                            name,
-                            path=str(path),
-                            purl=str(purl),
-                            expires=_date(entry.get("expired_at")),
-                        )
-                    )
+            expires = _date(entry.get("expired_at"), where)
+            rid = str(entry["id"])
+            if section == "secrets":
+                rid = f"trivy-secret/{rid}"
+            elif section == "misconfigurations":
+                rid = f"trivy-config/{rid}"
+            for path in _listed(entry.get("paths")):
+                for purl in _listed(entry.get("purls")):
+                    rules.append(Rule(rid, reason, name, path=path, purl=purl, expires=expires))
     return rules
 
 
-def grype_yaml(text: str, name: str) -> list[Rule]:
-    from ruamel.yaml import YAML
+def _listed(value: Any) -> list[str]:
+    if not value:
+        return [""]
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
-    document = YAML(typ="safe").load(text) or {}
+
+def grype_yaml(text: str, name: str) -> list[Rule]:
     rules = []
-    for entry in document.get("ignore") or []:
+    for entry, _where in _document(text, name, "ignore"):
         if not isinstance(entry, dict) or not entry.get("vulnerability"):
             continue
         package = entry.get("package") or {}
+        if not isinstance(package, dict):
+            package = {"name": package}
         rules.append(
             Rule(
                 str(entry["vulnerability"]),
@@ -180,8 +206,18 @@ def repository_rules(workspace: Path) -> list[Rule]:
         (".grype.yaml", grype_yaml),
     ):
         path = workspace / name
-        if path.is_file():
-            rules.extend(reader(path.read_text(encoding="utf-8", errors="replace"), name))
+        if not path.is_file():
+            continue
+        if not path.resolve().is_relative_to(workspace.resolve()):
+            raise UsageError(
+                f"{name} links outside the workspace ({path.resolve()})",
+                f"make {name} a file in the repository",
+            )
+        try:
+            text = read_text(path)
+        except YamlRefused as exc:
+            raise _refused(name, exc) from None
+        rules.extend(reader(text, name))
     return rules
 
 

@@ -47,25 +47,40 @@ def _refs(items: Any) -> tuple[str, ...]:
     return tuple(r for r in out if r)
 
 
-def load_vex(patterns: tuple[str, ...], workspace: Path) -> list[Statement]:
-    statements: list[Statement] = []
+def vex_paths(patterns: tuple[str, ...], workspace: Path) -> list[Path]:
+    """The files the policy's VEX globs name, all inside the workspace (symlinks resolved)."""
+    root = workspace.resolve()
+    found: list[Path] = []
     for pattern in patterns:
-        paths = sorted(glob.glob(str(workspace / pattern), recursive=True))
+        paths = sorted(glob.glob(str(root / pattern), recursive=True))
         if not paths:
             raise UsageError(
                 f"VEX: {pattern} matches no file", "check the vex paths in the policy file"
             )
         for path in paths:
-            statements.extend(_read(Path(path)))
+            if not Path(path).resolve().is_relative_to(root):
+                raise UsageError(
+                    f"VEX: {pattern} reaches {path}, outside the workspace {root}",
+                    "keep VEX documents in the repository and name them by relative paths",
+                )
+            found.append(Path(path))
+    return found
+
+
+def load_vex(patterns: tuple[str, ...], workspace: Path) -> list[Statement]:
+    statements: list[Statement] = []
+    for path in vex_paths(patterns, workspace):
+        statements.extend(_read(path))
     return statements
 
 
 def _read(path: Path) -> list[Statement]:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
+        problem = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
         raise UsageError(
-            f"VEX file {path} is not valid JSON ({exc})", "fix or remove the file"
+            f"VEX file {path} is not valid JSON ({problem})", "fix or remove the file"
         ) from None
     if (
         not isinstance(document, dict)

@@ -53,17 +53,14 @@ class ComposeModel:
 
 
 def parse_compose(text: str, path: str) -> ComposeModel:
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    """The services of a compose file; one that is invalid, or refused by the YAML bounds
+    (too large, an alias bomb), has no services and says why in ``error``."""
+    from hardening.yamlsafe import YamlRefused, load_yaml
 
-    yaml = YAML(typ="rt")
     try:
-        document = yaml.load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        return ComposeModel(path, (), ((mark.line + 1) if mark else 1, str(exc).splitlines()[0]))
-    except YAMLError as exc:
-        return ComposeModel(path, (), (1, str(exc).splitlines()[0]))
+        document = load_yaml(text)
+    except YamlRefused as exc:
+        return ComposeModel(path, (), (exc.line or 1, f"{exc.reason}; {exc.fix}"))
     services_node: Any = document.get("services") if hasattr(document, "get") else None
     if not hasattr(services_node, "items"):
         return ComposeModel(path, ())
