@@ -271,13 +271,16 @@ def main(environ: Mapping[str, str] | None = None) -> int:
         request = request_from_inputs(env)
     except HardeningError as exc:
         return die(exc.one_line(), exc.exit_code, env)
-    from hardening.github.action import action_publisher, write_action_outputs
+    from hardening.github.action import ActionReporter, write_action_outputs
     from hardening.pipeline import run_scan
 
+    reporter = ActionReporter(request, env, token)
     try:
-        result = run_scan(request, publisher=action_publisher(request, env, token))
+        result = run_scan(request, publisher=reporter.local)
     except HardeningError as exc:
         return die(exc.one_line(), exc.exit_code, env)
+    # The verdict and the outputs first; GitHub last, bounded, and never the exit code.
     write_action_outputs(result, env)
     print(result.gate.reason, flush=True)
+    reporter.post_to_github()
     return int(result.exit_code)

@@ -1,7 +1,9 @@
 """A local stand-in for api.github.com on 127.0.0.1 that checks every request against GitHub's
 published REST description (shared/schemas/github-rest-subset.json, extracted from
 @octokit/openapi) and answers as GitHub does: pagination, 403 for a read-only token, 422 for
-an oversized body, rate limits with retry-after, and transient 5xx.
+an oversized body, rate limits with retry-after, and transient 5xx. Tests can also script
+whole answers (primary rate limits with ``X-RateLimit-Reset``), delete a comment right after
+it was listed, or stall every answer.
 
 A request the description does not have, or that breaks its schema, is answered 404/422 and
 recorded in ``violations``; tests assert there are none.
@@ -12,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -74,8 +77,38 @@ class FakeGitHub:
     failures: dict[tuple[str, str], list[int]] = field(default_factory=dict)
     read_only: bool = False  # a fork pull request's token: every write is 403
     retry_after: str = "1"
+    # (METHOD, path regex) -> whole answers (status, headers, body) to give first, in order
+    scripted: dict[tuple[str, str], list[tuple[int, dict[str, str], Any]]] = field(
+        default_factory=dict
+    )
+    vanish_after_listing: set[int] = field(default_factory=set)  # comment ids, gone once listed
+    stall_s: float = 0.0  # hold every answer this long (until the server stops)
     _next_id: int = 1000
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _stopping: threading.Event = field(default_factory=threading.Event)
+
+    def rate_limit(
+        self,
+        method: str,
+        pattern: str,
+        *,
+        status: int = 403,
+        retry_after: str | None = None,
+        reset_in_s: int | None = None,
+        count: int = 20,
+    ) -> None:
+        """Answer ``count`` requests as GitHub's rate limits do: a primary limit (no requests
+        remaining until ``X-RateLimit-Reset``) and/or a ``Retry-After``."""
+        headers: dict[str, str] = {}
+        message = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
+        if reset_in_s is not None:
+            headers["X-RateLimit-Remaining"] = "0"
+            headers["X-RateLimit-Reset"] = str(int(time.time()) + reset_in_s)
+            message = "API rate limit exceeded for installation ID 1."
+        if retry_after is not None:
+            headers["Retry-After"] = retry_after
+        answer = (status, headers, {"message": message})
+        self.scripted.setdefault((method, pattern), []).extend([answer] * count)
 
     def seed_comments(self, issue: int, bodies: list[str]) -> None:
         for body in bodies:
@@ -116,6 +149,9 @@ class FakeGitHub:
             if error:
                 self.violations.append(f"{method} {path}: {error}")
                 return 404, {}, {"message": f"not in GitHub's API description: {error}"}
+            for (script_method, pattern), answers in self.scripted.items():
+                if script_method == method and re.fullmatch(pattern, path) and answers:
+                    return answers.pop(0)
             for (fail_method, pattern), statuses in self.failures.items():
                 if fail_method == method and re.fullmatch(pattern, path) and statuses:
                     status = statuses.pop(0)
@@ -147,7 +183,10 @@ class FakeGitHub:
         if m := re.fullmatch(r"/repos/octo/app/issues/(\d+)/comments", path):
             issue = int(m.group(1))
             if method == "GET":
-                return self._page(self.issue_comments(issue), query, path)
+                answer = self._page(self.issue_comments(issue), query, path)
+                for cid in self.vanish_after_listing:
+                    self.comments.pop(cid, None)
+                return answer
             body = (payload or {}).get("body", "")
             if len(body) > COMMENT_LIMIT:
                 return (
@@ -163,6 +202,9 @@ class FakeGitHub:
             comment = self.comments.get(int(m.group(1)))
             if comment is None:
                 return 404, {}, {"message": "Not Found"}
+            if method == "DELETE":
+                del self.comments[comment["id"]]
+                return 204, {}, None
             if method == "PATCH":
                 body = (payload or {}).get("body", "")
                 if len(body) > COMMENT_LIMIT:
@@ -241,12 +283,15 @@ def serve() -> Iterator[FakeGitHub]:
             body = self.rfile.read(length) if length else b""
             headers = {k: v for k, v in self.headers.items()}
             status, extra, payload = fake.handle(self.command, self.path, headers, body)
-            data = json.dumps(payload).encode()
+            if fake.stall_s:
+                fake._stopping.wait(fake.stall_s)
+            data = b"" if status == 204 else json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=utf-8")
             self.send_header("Content-Length", str(len(data)))
             self.send_header("X-RateLimit-Limit", "1000")
-            self.send_header("X-RateLimit-Remaining", "999")
+            if "X-RateLimit-Remaining" not in extra:
+                self.send_header("X-RateLimit-Remaining", "999")
             for key, value in extra.items():
                 self.send_header(key, value)
             self.end_headers()
@@ -256,10 +301,11 @@ def serve() -> Iterator[FakeGitHub]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield fake
     finally:
+        fake._stopping.set()
         server.shutdown()
         server.server_close()
