@@ -4,9 +4,10 @@ survives a hardened runtime. Probes observe (``engine``); pure rules judge (``ju
 The image is started as configured, and at the same time with the hardened flags
 (``--read-only --tmpfs /tmp --cap-drop ALL --security-opt no-new-privileges:true``, plus
 NET_BIND_SERVICE only when it exposes a port below 1024), so the grace period is waited once.
-PID 1 is read from a helper container that joins the target's PID namespace, so images with no
-shell are observed too; the user's entrypoint is overridden only when there is no other way,
-and the result says so.
+PID 1 is read from the outside, so images with no shell are observed too: from this machine's
+/proc when the engine runs here, else from a helper container that joins the target's PID
+namespace (see ``engine.Observer``); ``observed_by`` says which. The user's entrypoint is
+overridden only when there is no other way, and the result says so.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class ProbeResult:
     capabilities: dict[str, list[str]] = field(default_factory=dict)
     no_new_privs: bool | None = None
     seccomp: int | None = None
+    observed_by: str = ""  # how PID 1 was read: the host's /proc, a helper container, a shell run
     hardened: dict[str, Any] = field(default_factory=dict)
     trial: dict[str, Any] = field(default_factory=dict)
     start_error: str = ""
@@ -62,6 +64,7 @@ class ProbeResult:
             "capabilities": self.capabilities,
             "no_new_privs": self.no_new_privs,
             "seccomp": self.seccomp,
+            "observed_by": self.observed_by,
             "hardened": self.hardened,
             "trial": self.trial,
             "start_error": self.start_error,
@@ -116,36 +119,13 @@ def probe_image(client: Any, image: str, options: ProbeOptions) -> ProbeResult:
         (config.get("Healthcheck") or {}).get("Test", [""])[0] != "NONE"
     )
     cap_add = ["NET_BIND_SERVICE"] if _privileged_ports(result.exposed_ports) else []
-    health_options: dict[str, Any] = {}
-    if result.has_healthcheck:
-        # The image's own test, checked every second so the trial need not wait its interval.
-        check = config.get("Healthcheck") or {}
-        health_options["healthcheck"] = {
-            "test": check.get("Test"),
-            "interval": 1_000_000_000,
-            "timeout": min(int(check.get("Timeout") or 5_000_000_000), 5_000_000_000),
-            "retries": int(check.get("Retries") or 3),
-            "start_period": int(check.get("StartPeriod") or 0),
-        }
-        result.overrides.append(
-            "the healthcheck's interval was set to 1s for the trial (its test is the image's own)"
-        )
+    health_options = _health_options(result, config)
     with engine.session(client, options.timeout_s) as session:
         result.run_id = session.run_id
         started = time.monotonic()
         has_shell = engine.has_file(session, image, "/bin/sh")
         passwd = engine.read_passwd(session, image)
-        helper = options.helper_image or engine.environ_helper()
-        if helper == "self":
-            helper = engine.self_image(client)
-        if not helper:
-            if engine.has_file(session, image, "/bin/cat"):
-                helper = image
-                result.notes.append("PID 1 read with the image's own cat (no helper image given)")
-            else:
-                result.errors.append(
-                    "no helper image to read PID 1 of an image without cat; set HARDENING_HELPER_IMAGE"
-                )
+        observer = _observer(client, session, image, options)
         result.durations["inspect"] = time.monotonic() - started
 
         hardened = engine.hardened_options(cap_add, [])
@@ -161,7 +141,7 @@ def probe_image(client: Any, image: str, options: ProbeOptions) -> ProbeResult:
                         session,
                         image,
                         opts,
-                        helper,
+                        observer,
                         options.grace_s,
                         options.health_budget_s if result.has_healthcheck else 0.0,
                     )  # fmt: skip
@@ -174,43 +154,88 @@ def probe_image(client: Any, image: str, options: ProbeOptions) -> ProbeResult:
         result.durations["run"] = time.monotonic() - started
         base = observed["defaults"]
         result.start_error = base.start_error
-        status = engine.summarize_status(base.status)
-        if not status and has_shell and base.started and not base.running_at_end:
-            # It exited before it could be observed: read the same facts from a shell run
-            # under the same user and the same defaults (this overrides its entrypoint).
-            code, output = session.run_to_end(
-                image,
-                ["-c", 'while IFS= read -r l; do echo "$l"; done < /proc/self/status'],
-                entrypoint=["/bin/sh"],
-            )
-            if code == 0:
-                from hardening.probes.capabilities import parse_status
-
-                status = engine.summarize_status(parse_status(output))
-                result.overrides.append(
-                    "the image exits at once, so PID 1 was read by running /bin/sh in it "
-                    "(entrypoint overridden) under the same user and defaults"
-                )
-        if status:
-            uid = status["uid"]
-            result.user = {
-                "uid": uid, "gid": status["gid"], "name": passwd.get(uid) if uid is not None else None,
-                "groups": status["groups"],
-            }  # fmt: skip
-            result.capabilities = status["capabilities"]
-            result.no_new_privs = status["no_new_privs"]
-            result.seccomp = status["seccomp"]
-        elif base.started and not result.errors:
-            result.errors.append("PID 1 could not be observed (it exited at once and has no shell)")
+        _record_status(result, session, image, base, has_shell, passwd, observer)
         if options.run_trial:
-            _trial(
-                result, session, image, observed, hardened, cap_add, helper, options, health_options
-            )
+            _trial(result, session, image, observed, hardened, cap_add, options, health_options)
     return result
 
 
+def _health_options(result: ProbeResult, config: dict[str, Any]) -> dict[str, Any]:
+    if not result.has_healthcheck:
+        return {}
+    # The image's own test, checked every second so the trial need not wait its interval.
+    check = config.get("Healthcheck") or {}
+    result.overrides.append(
+        "the healthcheck's interval was set to 1s for the trial (its test is the image's own)"
+    )
+    return {
+        "healthcheck": {
+            "test": check.get("Test"),
+            "interval": 1_000_000_000,
+            "timeout": min(int(check.get("Timeout") or 5_000_000_000), 5_000_000_000),
+            "retries": int(check.get("Retries") or 3),
+            "start_period": int(check.get("StartPeriod") or 0),
+        }
+    }
+
+
+def _observer(client: Any, session: Any, image: str, options: ProbeOptions) -> Any:
+    """How PID 1 will be read: the helper image given, if any, comes first."""
+    from hardening.probes import engine
+
+    given, how = options.helper_image, "the helper image given"
+    if not given:
+        given, how = engine.environ_helper(), "HARDENING_HELPER_IMAGE"
+    if given == "self":
+        given, how = engine.self_image(client), "this process's own image"
+    return engine.Observer(session, image, given, how)
+
+
+def _record_status(result: ProbeResult, session: Any, image: str, base: Any, has_shell: bool,
+                   passwd: dict[int, str], observer: Any) -> None:  # fmt: skip
+    from hardening.probes import engine
+
+    status = engine.summarize_status(base.status)
+    result.observed_by = base.observed_by if status else ""
+    if not status and has_shell and base.started and not base.running_at_end:
+        # It exited before it could be observed: read the same facts from a shell run
+        # under the same user and the same defaults (this overrides its entrypoint).
+        code, output = session.run_to_end(
+            image,
+            ["-c", 'while IFS= read -r l; do echo "$l"; done < /proc/self/status'],
+            entrypoint=["/bin/sh"],
+        )
+        if code == 0:
+            from hardening.probes.capabilities import parse_status
+
+            status = engine.summarize_status(parse_status(output))
+            result.observed_by = "a /bin/sh run of the image (entrypoint overridden)"
+            result.overrides.append(
+                "the image exits at once, so PID 1 was read by running /bin/sh in it "
+                "(entrypoint overridden) under the same user and defaults"
+            )
+    if status:
+        uid = status["uid"]
+        result.user = {
+            "uid": uid, "gid": status["gid"], "name": passwd.get(uid) if uid is not None else None,
+            "groups": status["groups"],
+        }  # fmt: skip
+        result.capabilities = status["capabilities"]
+        result.no_new_privs = status["no_new_privs"]
+        result.seccomp = status["seccomp"]
+        if observer.reasons:
+            result.notes.append(f"PID 1 was {result.observed_by} since {observer.why_not()}")
+    elif base.started and base.running_at_end:
+        result.errors.append(
+            f"PID 1 could not be observed ({observer.why_not() or 'no way to read it'}); "
+            "set HARDENING_HELPER_IMAGE to an image with cat"
+        )
+    elif base.started:
+        result.errors.append("PID 1 could not be observed (it exited at once and has no shell)")
+
+
 def _trial(result: ProbeResult, session: Any, image: str, observed: dict[str, Any],
-           hardened: dict[str, Any], cap_add: list[str], helper: str, options: ProbeOptions,
+           hardened: dict[str, Any], cap_add: list[str], options: ProbeOptions,
            health: dict[str, Any]) -> None:  # fmt: skip
     from hardening.probes import engine
 
@@ -228,7 +253,10 @@ def _trial(result: ProbeResult, session: Any, image: str, observed: dict[str, An
     }
     record["tried"].append({"flags": trial.flags, "ok": trial.ok, "exit_code": trial.exit_code})
     if trial.status:
-        result.hardened = engine.summarize_status(trial.status)
+        result.hardened = {
+            **engine.summarize_status(trial.status),
+            "observed_by": trial.observed_by,
+        }
     if not base.up:
         record["not_applicable"] = (
             f"the image does not stay up even with Docker's defaults (exit code {base.exit_code})"
@@ -258,7 +286,7 @@ def _trial(result: ProbeResult, session: Any, image: str, observed: dict[str, An
         logs = trial.logs
         budget = options.health_budget_s if result.has_healthcheck else 0.0
         for flag, opts in singles.items():
-            single = engine.start(session, image, {**opts, **health}, "", options.grace_s, budget)
+            single = engine.start(session, image, {**opts, **health}, None, options.grace_s, budget)
             record["tried"].append(
                 {"flags": single.flags, "ok": single.ok, "exit_code": single.exit_code}
             )
@@ -274,7 +302,7 @@ def _trial(result: ProbeResult, session: Any, image: str, observed: dict[str, An
             folders = sorted({p if p.count("/") <= 1 else p.rsplit("/", 1)[0] for p in paths})
             adjusted = engine.hardened_options(cap_add, [f for f in folders if f != "/tmp"])
             retry = engine.start(
-                session, image, {**adjusted, **health}, "", options.grace_s, budget
+                session, image, {**adjusted, **health}, None, options.grace_s, budget
             )
             record["tried"].append(
                 {"flags": retry.flags, "ok": retry.ok, "exit_code": retry.exit_code}
@@ -348,6 +376,8 @@ def format_result(result: ProbeResult) -> str:
         )
         lines.append("bounding set: " + (", ".join(result.capabilities["bounding"]) or "none"))
         lines.append(f"no_new_privs: {result.no_new_privs}   seccomp: {result.seccomp}")
+    if result.observed_by:
+        lines.append(f"observed: {result.observed_by}")
     trial = result.trial
     if trial:
         if trial.get("not_applicable"):

@@ -146,6 +146,8 @@ def runtime_section(report: Report) -> list[str]:
         lines += ["", "```sh", "docker run " + " ".join(str(f) for f in flags) + " IMAGE", "```"]
     if trial.get("compose_snippet"):
         lines += ["", "```yaml", str(trial["compose_snippet"]).rstrip(), "```"]
+    if probe.get("observed_by"):
+        lines += ["", f"How PID 1 was observed: {esc(probe['observed_by'])}."]
     return lines + [""]
 
 
