@@ -282,5 +282,7 @@ def main(environ: Mapping[str, str] | None = None) -> int:
     # The verdict and the outputs first; GitHub last, bounded, and never the exit code.
     write_action_outputs(result, env)
     print(result.gate.reason, flush=True)
+    if result.cancelled:  # the runner is about to stop the job: no waiting on GitHub now
+        return int(result.exit_code)
     reporter.post_to_github()
     return int(result.exit_code)

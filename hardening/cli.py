@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -275,8 +276,17 @@ def cmd_scan(args: argparse.Namespace) -> int:
     request = scan_request_from_args(args)
     from hardening.pipeline import run_scan
 
+    # Once the scan is over (outputs written, verdict known) a late signal must not turn a
+    # complete run into a crash: the scan handles them while it runs, and after it, they wait.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, signal.SIG_IGN)
     result = run_scan(request)
-    print(result.gate.reason)
+    print(result.gate.reason, flush=True)
+    if result.cancelled:
+        # Everything the run made is gone and its outputs are written; stage threads that
+        # are still unwinding (their children already stopped) must not delay the exit.
+        sys.stderr.flush()
+        os._exit(int(result.exit_code))
     return int(result.exit_code)
 
 

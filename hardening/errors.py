@@ -19,10 +19,11 @@ class HardeningError(Exception):
 
     exit_code: ExitCode = ExitCode.TOOL_FAILURE
 
-    def __init__(self, message: str, fix: str = "") -> None:
+    def __init__(self, message: str, fix: str = "", details: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.fix = fix
+        self.details = details  # longer text for the report's details (a log tail), not the line
 
     def one_line(self) -> str:
         return f"{self.message} ({self.fix})" if self.fix else self.message

@@ -51,10 +51,17 @@ def blocking_findings(findings: Iterable[Finding], policy: GatePolicy) -> list[F
 
 
 def decide(
-    findings: Iterable[Finding], tool_runs: Iterable[ToolRun], policy: GatePolicy
+    findings: Iterable[Finding],
+    tool_runs: Iterable[ToolRun],
+    policy: GatePolicy,
+    incomplete: Iterable[str] = (),
 ) -> GateResult:
+    """``incomplete`` names the stages that did not complete (beyond the failed tools): the
+    run is then incomplete whatever the findings say, since what was not checked may hide more.
+    """
     blocking = blocking_findings(findings, policy)
     failed = [run for run in tool_runs if run.status is RunStatus.FAILED]
+    failed += [ToolRun(name, RunStatus.FAILED) for name in incomplete]
     if failed and policy.on_tool_failure == "fail":
         names = ", ".join(run.name for run in failed)
         extra = f"; {len(blocking)} finding(s) at or above the threshold" if blocking else ""

@@ -112,4 +112,3 @@ def write_outputs(report: Report, sarif: str | None, summary: str | None, worksp
 
         Path(summary).parent.mkdir(parents=True, exist_ok=True)
         Path(summary).write_text(render_report(report, limit=900_000), encoding="utf-8")
-

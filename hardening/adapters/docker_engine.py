@@ -17,11 +17,12 @@ import subprocess
 import tarfile
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hardening import processes
 from hardening.errors import ToolError
 from hardening.model import ImageInfo, LayerInfo
 from hardening.request import ScanRequest
@@ -132,11 +133,11 @@ def _tail(text: str, lines: int = LOG_TAIL_LINES) -> str:
 
 
 @contextlib.contextmanager
-def _secret_files(request: ScanRequest) -> Iterator[list[str]]:
+def _secret_files(request: ScanRequest, workdir: Path | None) -> Iterator[list[str]]:
     """``--secret`` arguments; env secrets go through a private temp file so no client
     version quirk can put their value on a command line."""
     args: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="dh-secrets-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="dh-secrets-", dir=workdir) as tmp:
         for secret in request.build_secrets:
             if secret.src:
                 args += ["--secret", f"id={secret.id},src={secret.src}"]
@@ -149,54 +150,38 @@ def _secret_files(request: ScanRequest) -> Iterator[list[str]]:
         yield args
 
 
-def build(request: ScanRequest, tag: str, client: Any | None = None) -> BuildOutcome:
-    """Build ``request``'s Dockerfile and tag it ``tag``; raise ToolError with the log tail."""
+def build(
+    request: ScanRequest,
+    tag: str,
+    client: Any | None = None,
+    labels: Mapping[str, str] | None = None,
+    workdir: Path | None = None,
+) -> BuildOutcome:
+    """Build ``request``'s Dockerfile and tag it ``tag``; raise ToolError naming the failing
+    instruction, with the log tail as its details."""
     assert request.context is not None and request.dockerfile is not None
     builder = find_build_client()
     started = time.monotonic()
     if not builder.supports_buildkit:
         return _legacy_build(request, tag, client, started)
     with (
-        tempfile.TemporaryDirectory(prefix="dh-build-") as tmp,
-        _secret_files(request) as secret_args,
+        tempfile.TemporaryDirectory(prefix="dh-build-", dir=workdir) as tmp,
+        _secret_files(request, workdir) as secret_args,
     ):
         iidfile = Path(tmp) / "iid"
-        cmd = [builder.executable]
-        cmd += ["buildx", "build", "--load"] if builder.mode == "buildx" else ["build"]
-        cmd += ["--progress", "plain", "-f", str(request.dockerfile), "-t", tag]
-        cmd += ["--iidfile", str(iidfile)]
-        for extra_tag in request.tags:
-            cmd += ["-t", extra_tag]
-        if request.target:
-            cmd += ["--target", request.target]
-        if request.platform:
-            cmd += ["--platform", request.platform]
-        for key, value in request.build_args:
-            cmd += ["--build-arg", f"{key}={value}"]
-        cmd += secret_args
+        cmd = _build_command(builder, request, tag, iidfile, labels or {}) + secret_args
         cmd.append(str(request.context))
         env = dict(os.environ, DOCKER_BUILDKIT="1", BUILDKIT_PROGRESS="plain")
         try:
-            result = subprocess.run(
-                cmd,
-                capture_output=True,
-                text=True,
-                env=env,
-                timeout=BUILD_TIMEOUT_S,
-                errors="replace",
-            )
+            code, out, err = processes.run(cmd, env=env, timeout=BUILD_TIMEOUT_S, stdout=True)
         except subprocess.TimeoutExpired:
             raise ToolError(
                 f"docker build did not finish within {BUILD_TIMEOUT_S:.0f}s",
                 "raise HARDENING_BUILD_TIMEOUT or make the build faster",
             ) from None
-        log = (result.stdout or "") + (result.stderr or "")
-        if result.returncode != 0:
-            raise ToolError(
-                f"docker build failed (exit {result.returncode}); last lines of the log:\n"
-                + _tail(log),
-                "fix the Dockerfile or the build context, then run the scan again",
-            )
+        log = out + err
+        if code != 0:
+            raise build_failure(log, code, request)
         image_id = iidfile.read_text().strip() if iidfile.exists() else ""
     return BuildOutcome(
         image_id=image_id,
@@ -205,6 +190,90 @@ def build(request: ScanRequest, tag: str, client: Any | None = None) -> BuildOut
         duration_s=time.monotonic() - started,
         mode=builder.mode,
     )
+
+
+def _build_command(
+    builder: BuildClient,
+    request: ScanRequest,
+    tag: str,
+    iidfile: Path,
+    labels: Mapping[str, str],
+) -> list[str]:
+    cmd = [builder.executable]
+    cmd += ["buildx", "build", "--load"] if builder.mode == "buildx" else ["build"]
+    cmd += ["--progress", "plain", "-f", str(request.dockerfile), "-t", tag]
+    cmd += ["--iidfile", str(iidfile)]
+    for extra_tag in request.tags:
+        cmd += ["-t", extra_tag]
+    for key, value in labels.items():
+        cmd += ["--label", f"{key}={value}"]
+    if request.target:
+        cmd += ["--target", request.target]
+    if request.platform:
+        cmd += ["--platform", request.platform]
+    for key, value in request.build_args:
+        cmd += ["--build-arg", f"{key}={value}"]
+    return cmd
+
+
+# BuildKit's plain progress: " > [builder 2/3] RUN make:" names the failing step, and
+# "#6 ERROR: ..." or the last line says why.
+_FAILED_STEP = re.compile(r"^ > \[(?:(?P<stage>[^\]\s]+) )?\d+/\d+\] (?P<cmd>[A-Z]+)(?P<args>.*):$")
+_STEP_ERROR = re.compile(r"^#\d+ ERROR: (?P<why>.+)$")
+_EXIT_CODE = re.compile(r"exit code: (\d+)")
+
+
+def build_failure(log: str, code: int, request: ScanRequest) -> ToolError:
+    """One line naming the failing instruction and its Dockerfile line; the tail as details."""
+    lines = [line.rstrip() for line in log.splitlines()]
+    step = next((m for line in reversed(lines) if (m := _FAILED_STEP.match(line))), None)
+    why = next((m.group("why") for line in reversed(lines) if (m := _STEP_ERROR.match(line))), "")
+    last = next((line for line in reversed(lines) if line.strip()), "")
+    reason = why or last or f"docker {processes.describe_exit(code)}"
+    exit_code = _EXIT_CODE.search(reason)
+    if step is not None and exit_code:
+        reason = f"the command {processes.describe_exit(int(exit_code.group(1)))}"
+    where = ""
+    if step is not None:
+        line = _failing_line(
+            request, step.group("stage") or "", step.group("cmd"), step.group("args")
+        )
+        path = request.dockerfile_relpath or "Dockerfile"
+        where = (
+            f" at {path}:{line} ({step.group('cmd')})"
+            if line
+            else f" at its {step.group('cmd')} step"
+        )
+    return ToolError(
+        f"docker build failed{where}: {reason[:300]}",
+        "fix the Dockerfile or the build context, then run the scan again",
+        details=_tail(log),
+    )
+
+
+def _failing_line(request: ScanRequest, stage: str, cmd: str, args: str) -> int:
+    """The line of the instruction BuildKit named: the one in that stage with that keyword
+    whose text, with its variables as wildcards, matches what BuildKit printed."""
+    from hardening.targets.dockerfile import parse_dockerfile
+
+    if request.dockerfile is None or not request.dockerfile.is_file():
+        return 0
+    model = parse_dockerfile(request.dockerfile.read_text(errors="replace"), "", "")
+    stages = list(model.stages)
+    if stage and not stage.startswith("stage-"):
+        stages = [s for s in model.stages if (s.name or "").lower() == stage.lower()] or stages
+    elif stage:
+        index = int(stage.removeprefix("stage-") or 0)
+        stages = list(model.stages[index : index + 1]) or stages
+    candidates = [i for s in stages for i in s.instructions if i.cmd == cmd]
+    text = " ".join(args.split())
+    for instruction in candidates:
+        literal = " ".join(" ".join(instruction.raw or instruction.value).split())
+        pattern = re.escape(literal)
+        pattern = re.sub(r"\\\$(?:\\\{[^}]*\\\}|[A-Za-z_][A-Za-z0-9_]*)", ".*", pattern)
+        if re.fullmatch(pattern, text) or literal == text:
+            return instruction.line
+    return candidates[-1].line if len(candidates) == 1 else 0
 
 
 def _legacy_build(request: ScanRequest, tag: str, client: Any, started: float) -> BuildOutcome:
@@ -368,3 +437,32 @@ def remove_image(client: Any, reference: str) -> None:
 
 def docker_cli() -> str:
     return shutil.which("docker") or "docker"
+
+
+def remove_dangling_images(client: Any, labels: Mapping[str, str]) -> int:
+    """Remove untagged images that carry ``labels``: what a build cut short leaves behind.
+    Tagged ones (the user's own ``-t`` tags of the same build) stay."""
+    from docker.errors import DockerException
+
+    filters = {"label": [f"{key}={value}" for key, value in labels.items()], "dangling": True}
+    removed = 0
+    with contextlib.suppress(DockerException):
+        for image in client.images.list(filters=filters):
+            with contextlib.suppress(DockerException):
+                client.images.remove(image.id, force=True)
+                removed += 1
+    return removed
+
+
+def remove_labelled_containers(client: Any, labels: Mapping[str, str]) -> int:
+    """Remove every container (running or not) that carries all of ``labels``."""
+    from docker.errors import DockerException
+
+    filters = {"label": [f"{key}={value}" for key, value in labels.items()]}
+    removed = 0
+    with contextlib.suppress(DockerException):
+        for container in client.containers.list(all=True, filters=filters):
+            with contextlib.suppress(DockerException):
+                container.remove(force=True)
+                removed += 1
+    return removed

@@ -33,6 +33,7 @@ class ProbeOptions:
     allowed_capabilities: frozenset[str] = frozenset()
     run_trial: bool = True
     health_budget_s: float = 20.0
+    run_id: str = ""  # the scan's run id, so its containers carry its label; "" = a new one
 
 
 @dataclass
@@ -120,7 +121,7 @@ def probe_image(client: Any, image: str, options: ProbeOptions) -> ProbeResult:
     )
     cap_add = ["NET_BIND_SERVICE"] if _privileged_ports(result.exposed_ports) else []
     health_options = _health_options(result, config)
-    with engine.session(client, options.timeout_s) as session:
+    with engine.session(client, options.timeout_s, options.run_id) as session:
         result.run_id = session.run_id
         started = time.monotonic()
         has_shell = engine.has_file(session, image, "/bin/sh")

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hardening import processes
 from hardening.probes import hostproc
 from hardening.probes.capabilities import decode, parse_status
 
@@ -64,10 +65,10 @@ class Observation:
 class Session:
     """Containers of one probe run, found again by their label for cleanup."""
 
-    def __init__(self, client: Any, timeout_s: float) -> None:
+    def __init__(self, client: Any, timeout_s: float, run_id: str = "") -> None:
         self.client = client
         self.timeout_s = timeout_s
-        self.run_id = uuid.uuid4().hex[:16]
+        self.run_id = run_id or uuid.uuid4().hex[:16]
         self._lock = threading.Lock()
         self._ids: list[str] = []
         self.images: list[str] = []  # images made for this run, removed with its containers
@@ -102,6 +103,7 @@ class Session:
                 self.client.images.remove(image, force=True)
 
     def create(self, image: str, **kwargs: Any) -> Any:
+        processes.check_not_cancelled()  # a cancelled run starts no new container
         labels = {RUN_LABEL: self.run_id}
         options: dict[str, Any] = {"network_mode": "none", "labels": labels, **LIMITS}
         options.update(kwargs)
@@ -282,8 +284,8 @@ def diagnose(logs: str) -> tuple[list[str], bool]:
 
 
 @contextlib.contextmanager
-def session(client: Any, timeout_s: float) -> Iterator[Session]:
-    with Session(client, timeout_s) as s:
+def session(client: Any, timeout_s: float, run_id: str = "") -> Iterator[Session]:
+    with Session(client, timeout_s, run_id) as s:
         yield s
 
 

@@ -195,6 +195,9 @@ def run_section(report: Report) -> list[str]:
     if problems:
         lines += ["", "**Problems in this run:**", ""]
         lines += [f"- {n.level}: {esc(n.stage)}: {esc(n.message)}" for n in problems]
+    for stage, text in report.extras.get("details") or []:
+        fence = "````" if "```" in text else "```"
+        lines += ["", f"**{esc(stage)}: the last lines of its log**", "", fence, text, fence]
     if report.settings:
         lines += ["", "Settings in force: " + ", ".join(f"`{k}={v}`" for k, v in report.settings)]
     return lines

@@ -14,7 +14,7 @@ from pathlib import Path
 from hardening.model import Finding, Notification, Suppression
 from hardening.rules.base import LintContext, rules
 from hardening.targets.compose import ComposeModel, find_compose, parse_compose
-from hardening.targets.dockerfile import parse_dockerfile
+from hardening.targets.dockerfile import DockerfileModel, parse_dockerfile
 from hardening.targets.dockerignore import load_dockerignore
 from hardening.targets.image import ImageFacts
 
@@ -32,6 +32,8 @@ class LintInputs:
     min_uid: int = 1000
     minimal_bases: tuple[str, ...] = ()
     discover_compose: bool = True
+    dockerfile_model: DockerfileModel | None = None  # already parsed (a scan parses it once)
+    dockerfile_text: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +107,11 @@ def lint(inputs: LintInputs) -> LintOutcome:
         minimal_bases=inputs.minimal_bases,
     )  # fmt: skip
     texts: dict[str, str] = {}
-    if inputs.dockerfile is not None and inputs.dockerfile.is_file():
+    notes_early: list[Notification] = []
+    if inputs.dockerfile_model is not None:
+        ctx.dockerfile = inputs.dockerfile_model
+        texts[inputs.dockerfile_model.path] = inputs.dockerfile_text
+    elif inputs.dockerfile is not None and inputs.dockerfile.is_file():
         rel = _relative(inputs.dockerfile, inputs.workspace)
         text = inputs.dockerfile.read_text(encoding="utf-8", errors="replace")
         texts[rel] = text
@@ -120,6 +126,14 @@ def lint(inputs: LintInputs) -> LintOutcome:
         text = compose.read_text(encoding="utf-8", errors="replace")
         texts[rel] = text
         ctx.compose = parse_compose(text, rel)
+        error = getattr(ctx.compose, "error", None)
+        if error:
+            line, why = error
+            notes_early.append(
+                Notification(
+                    "warning", "hardening checks", f"{rel}:{line}: compose checks skipped: {why}"
+                )
+            )
     available = {
         "dockerfile": ctx.dockerfile is not None,
         "context": ctx.dockerignore is not None,
@@ -127,7 +141,7 @@ def lint(inputs: LintInputs) -> LintOutcome:
         "image": ctx.image is not None,
     }
     findings: list[Finding] = []
-    notes: list[Notification] = []
+    notes: list[Notification] = list(notes_early)
     ran: dict[str, list[str]] = {}
     for item in rules():
         if not available.get(item.doc.target, False):

@@ -9,6 +9,7 @@ unknown.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from hardening.model import Cvss, Finding, FixStatus, Kind, Location, Package, Severity
@@ -87,80 +88,77 @@ def _package(artifact: dict[str, Any], location: Location) -> Package:
     )
 
 
+def _ids(vid: str, related: list[dict[str, Any]]) -> list[tuple[str, tuple[str, ...]]]:
+    """One (id, aliases) per CVE an advisory relates to; a CVE or a lone advisory as itself."""
+    related_cves = [str(r["id"]) for r in related if CVE_RE.match(str(r.get("id", "")))]
+    if CVE_RE.match(vid) or not related_cves:
+        return [(vid, ())]
+    return [(cve, (vid,)) for cve in dict.fromkeys(related_cves)]
+
+
+def _details(
+    vuln: dict[str, Any], related: list[dict[str, Any]]
+) -> tuple[str, float | None, list[Cvss]]:
+    """Description, best score and every source's CVSS, the match's own first."""
+    description = str(vuln.get("description", "") or "")
+    score = _score(vuln.get("cvss"))
+    cvss = _cvss_entries(vuln.get("cvss"), str(vuln.get("namespace", "") or ""))
+    for r in related:
+        description = description or str(r.get("description", "") or "")
+        if score is None:
+            score = _score(r.get("cvss"))
+        cvss += _cvss_entries(r.get("cvss"), str(r.get("namespace", "") or ""))
+    return description, score, cvss
+
+
 def _match(match: dict[str, Any]) -> list[Finding]:
     vuln = match.get("vulnerability") or {}
     artifact = match.get("artifact") or {}
     if not isinstance(vuln, dict) or not isinstance(artifact, dict) or not vuln.get("id"):
         return []
-    vid = str(vuln["id"]).strip()
     related = [r for r in match.get("relatedVulnerabilities") or [] if isinstance(r, dict)]
     fix = vuln.get("fix") or {}
     fixed_versions = [str(v) for v in (fix.get("versions") or []) if v]
     location = _location(artifact)
     package = _package(artifact, location)
     if fixed_versions:
-        package = Package(
-            package.name, package.version, ", ".join(fixed_versions), package.type,
-            package.purl, package.path,
-        )  # fmt: skip
+        package = replace(package, fixed_version=", ".join(fixed_versions))
     severity = Severity.parse(vuln.get("severity"))
-    description = str(vuln.get("description", "") or "")
-    score = _score(vuln.get("cvss"))
+    description, score, cvss = _details(vuln, related)
     references = [str(u) for u in vuln.get("urls") or [] if u]
     if vuln.get("dataSource"):
         references.insert(0, str(vuln["dataSource"]))
-    related_cves = [str(r["id"]) for r in related if CVE_RE.match(str(r.get("id", "")))]
-    for r in related:
-        description = description or str(r.get("description", "") or "")
-        if score is None:
-            score = _score(r.get("cvss"))
-    namespace = str(vuln.get("namespace", "") or "")
-    cvss = _cvss_entries(vuln.get("cvss"), namespace)
-    for r in related:
-        cvss += _cvss_entries(r.get("cvss"), str(r.get("namespace", "") or ""))
     status = _fix_status(fix, fixed_versions)
     epss = [e for e in vuln.get("epss") or [] if isinstance(e, dict)]
-    properties: tuple[tuple[str, str], ...] = ()
-    if epss:
-        properties = (("epss", str(epss[0].get("epss", ""))),)
-    ids: list[tuple[str, tuple[str, ...]]]
-    if CVE_RE.match(vid) or not related_cves:
-        ids = [(vid, ())]
-    else:
-        ids = [(cve, (vid,)) for cve in dict.fromkeys(related_cves)]
-    findings = []
-    for rule_id, aliases in ids:
-        fixed = (
-            f" Fixed in {package.fixed_version}."
-            if package.fixed_version
-            else f" {status.label[:1].upper()}{status.label[1:]}."
+    properties = (("epss", str(epss[0].get("epss", ""))),) if epss else ()
+    fixed = (
+        f" Fixed in {package.fixed_version}."
+        if package.fixed_version
+        else f" {status.label[:1].upper()}{status.label[1:]}."
+    )
+    text = description or "see the references"
+    return [
+        Finding(
+            rule_id=rule_id,
+            kind=Kind.VULNERABILITY,
+            severity=severity,
+            title=rule_id if not aliases else f"{rule_id} ({aliases[0]})",
+            message=f"{rule_id} in {package.name} {package.version}: {text}"[:2000] + fixed,
+            cvss_score=score,
+            package=package,
+            location=location,
+            tools=(TOOL,),
+            tool_severities=((TOOL, severity),),
+            references=tuple(dict.fromkeys(references)),
+            aliases=aliases,
+            checklist=("C15",),
+            properties=properties,
+            fix_status=status,
+            severity_source=str(vuln.get("namespace", "") or "").split(":", 1)[0],
+            cvss=tuple(cvss),
         )
-        findings.append(
-            Finding(
-                rule_id=rule_id,
-                kind=Kind.VULNERABILITY,
-                severity=severity,
-                title=rule_id if not aliases else f"{rule_id} ({aliases[0]})",
-                message=(
-                    f"{rule_id} in {package.name} {package.version}: "
-                    f"{description or 'see the references'}"
-                )[:2000]
-                + fixed,
-                cvss_score=score,
-                package=package,
-                location=location,
-                tools=(TOOL,),
-                tool_severities=((TOOL, severity),),
-                references=tuple(dict.fromkeys(references)),
-                aliases=tuple(aliases),
-                checklist=("C15",),
-                properties=properties,
-                fix_status=status,
-                severity_source=namespace.split(":", 1)[0],
-                cvss=tuple(cvss),
-            )
-        )
-    return findings
+        for rule_id, aliases in _ids(str(vuln["id"]).strip(), related)
+    ]
 
 
 def parse_grype(document: Any, source: str = "") -> ParsedReport:

@@ -61,27 +61,28 @@ def _tool_rank(finding: Finding) -> int:
     return min((_TOOL_ORDER.get(t, 9) for t in finding.tools), default=9)
 
 
-def _combine(group: list[Finding]) -> Finding:
-    if len(group) == 1:
-        return group[0]
-    group.sort(key=_tool_rank)
-    first = group[0]
-    tools = sorted({t for f in group for t in f.tools}, key=lambda t: (_TOOL_ORDER.get(t, 9), t))
+def _severities(group: list[Finding]) -> dict[str, Severity]:
     severities: dict[str, Severity] = {}
     for f in group:
         for tool, severity in f.tool_severities:
             severities[tool] = max(severities.get(tool, severity), severity)
-    severity = max((f.severity for f in group), default=Severity.UNKNOWN)
-    package = first.package
-    assert package is not None
-    fixed = next(
-        (f.package.fixed_version for f in group if f.package and f.package.fixed_version), ""
-    )
-    purl = next((f.package.purl for f in group if f.package and f.package.purl), "")
-    path = next((f.package.path for f in group if f.package and f.package.path), "")
-    package = Package(package.name, package.version, fixed, package.type, purl, path)
-    location = next((f.location for f in group if f.location.layer), first.location)
-    properties = dict(first.properties)
+    return severities
+
+
+def _package(group: list[Finding]) -> Package:
+    first = group[0].package
+    assert first is not None
+    packages = [f.package for f in group if f.package]
+    fixed = next((p.fixed_version for p in packages if p.fixed_version), "")
+    purl = next((p.purl for p in packages if p.purl), "")
+    path = next((p.path for p in packages if p.path), "")
+    return Package(first.name, first.version, fixed, first.type, purl, path)
+
+
+def _properties(
+    group: list[Finding], severities: dict[str, Severity]
+) -> tuple[tuple[str, str], ...]:
+    properties = dict(group[0].properties)
     for f in group[1:]:
         for key, value in f.properties:
             properties.setdefault(key, value)
@@ -89,7 +90,13 @@ def _combine(group: list[Finding]) -> Finding:
         properties["severity-disagreement"] = ",".join(
             f"{tool}={severities[tool].value}" for tool in sorted(severities)
         )
-    rule_id = first.rule_id
+    return tuple(sorted(properties.items()))
+
+
+def _rating(
+    group: list[Finding], severity: Severity, fixed: str
+) -> tuple[Finding, FixStatus | None]:
+    """The finding whose source set the severity, and the fix status, independent of order."""
     ordered = sorted(
         group,
         key=lambda f: (
@@ -98,13 +105,26 @@ def _combine(group: list[Finding]) -> Finding:
             f.fix_status.value if f.fix_status else "",
         ),
     )
-    rated = next((f for f in ordered if f.severity is severity), first)
+    rated = next((f for f in ordered if f.severity is severity), group[0])
     status = next((f.fix_status for f in ordered if f.fix_status is not None), None)
-    if fixed:
-        status = FixStatus.FIXED
+    return rated, FixStatus.FIXED if fixed else status
+
+
+def _combine(group: list[Finding]) -> Finding:
+    if len(group) == 1:
+        return group[0]
+    group.sort(key=_tool_rank)
+    first = group[0]
+    tools = sorted({t for f in group for t in f.tools}, key=lambda t: (_TOOL_ORDER.get(t, 9), t))
+    severities = _severities(group)
+    severity = max((f.severity for f in group), default=Severity.UNKNOWN)
+    package = _package(group)
+    rated, status = _rating(group, severity, package.fixed_version)
+    rule_id = first.rule_id
     aliases = tuple(
         dict.fromkeys(a for f in group for a in f.aliases if a.upper() != rule_id.upper())
     )
+    cvss = sorted({c for f in group for c in f.cvss}, key=lambda c: (c.source, c.version, c.vector))
     # Built directly rather than with dataclasses.replace: this runs once per merged pair.
     return Finding(
         rule_id=rule_id,
@@ -114,7 +134,7 @@ def _combine(group: list[Finding]) -> Finding:
         message=first.message,
         cvss_score=next((f.cvss_score for f in group if f.cvss_score is not None), None),
         package=package,
-        location=location,
+        location=next((f.location for f in group if f.location.layer), first.location),
         tools=tuple(tools),
         tool_severities=tuple(sorted(severities.items())),
         references=tuple(dict.fromkeys(r for f in group for r in f.references)),
@@ -123,14 +143,10 @@ def _combine(group: list[Finding]) -> Finding:
         fix=first.fix,
         confidence=first.confidence,
         suppression=first.suppression,
-        properties=tuple(sorted(properties.items())),
+        properties=_properties(group, severities),
         fix_status=status,
         severity_source=rated.severity_source,
-        cvss=tuple(
-            sorted(
-                {c for f in group for c in f.cvss}, key=lambda c: (c.source, c.version, c.vector)
-            )
-        ),
+        cvss=tuple(cvss),
     )
 
 

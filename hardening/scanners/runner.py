@@ -191,10 +191,17 @@ def _scan_one(tool: str, request: ScanRequest, archive: Path, workdir: Path) -> 
     if not executable:
         return _missing(tool, request)
     version = _version(executable, tool)
-    cache = (request.db_cache_dir or (workdir / "cache")) / tool
-    cache.mkdir(parents=True, exist_ok=True)
+    # Never parents=True under the run's folder: a cancelled run removes it, and a scanner
+    # thread still unwinding must not create it again.
+    if request.db_cache_dir is None:
+        (workdir / "cache").mkdir(exist_ok=True)
+        cache = workdir / "cache" / tool
+    else:
+        cache = request.db_cache_dir / tool
+        cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.mkdir(exist_ok=True)
     own = workdir / tool
-    own.mkdir(parents=True, exist_ok=True)
+    own.mkdir(exist_ok=True)
     started = time.monotonic()
     scan = _scan_trivy if tool == "trivy" else _scan_grype
     findings, problem, warnings, reported = scan(executable, request, archive, own, cache)

@@ -23,17 +23,17 @@ What this module guards against, each seen with trivy 0.76:
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import json
 import os
 import re
-import signal
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from hardening import processes
 
 DEFAULT_DB_REPOSITORIES = ("mirror.gcr.io/aquasec/trivy-db:2", "ghcr.io/aquasecurity/trivy-db:2")
 DEFAULT_JAVA_DB_REPOSITORIES = (
@@ -146,25 +146,9 @@ Runner = Callable[[Sequence[str], dict[str, str], float, Path], tuple[int, str]]
 def run_process(
     cmd: Sequence[str], env: dict[str, str], timeout: float, cwd: Path
 ) -> tuple[int, str]:
-    """Run Trivy in its own process group, so a timeout kills it and its children."""
-    proc = subprocess.Popen(
-        list(cmd),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        errors="replace",
-        env=env,
-        cwd=cwd,
-        start_new_session=True,
-    )
-    try:
-        _, stderr = proc.communicate(timeout=timeout)
-    except BaseException:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
-        raise
-    return proc.returncode, stderr or ""
+    """Run Trivy in its own process group, so a timeout or a cancellation stops it."""
+    code, _, stderr = processes.run(cmd, env=env, timeout=timeout, cwd=cwd)
+    return code, stderr
 
 
 def tail(text: str) -> str:
@@ -173,12 +157,7 @@ def tail(text: str) -> str:
 
 
 def exit_reason(code: int) -> str:
-    if code < 0:
-        try:
-            return f"was killed by signal {signal.Signals(-code).name}"
-        except ValueError:
-            return f"was killed by signal {-code}"
-    return f"exited with code {code}"
+    return processes.describe_exit(code)
 
 
 def cause(stderr: str) -> str:

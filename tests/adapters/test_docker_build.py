@@ -100,14 +100,18 @@ def test_secret_from_env_is_passed_without_reaching_the_command_line(
     assert os.environ["DH_TEST_TOKEN"] == SECRET_VALUE
 
 
-def test_failed_build_raises_with_log_tail(
+def test_failed_build_names_the_instruction_and_keeps_the_log_tail_as_details(
     tmp_path: Path, busybox_image: str, unique_tag: str, docker_client: docker.DockerClient
 ) -> None:
-    (tmp_path / "Dockerfile").write_text(f"FROM {busybox_image}\nRUN echo marker-xyz; exit 3\n")
+    (tmp_path / "Dockerfile").write_text(
+        f"FROM {busybox_image} AS base\nRUN true\n\nFROM base\nRUN echo marker-xyz; exit 3\n"
+    )
     with pytest.raises(ToolError) as error:
         docker_engine.build(_request(tmp_path), unique_tag, docker_client)
-    assert "docker build failed" in error.value.message
-    assert "marker-xyz" in error.value.message
+    assert error.value.message.startswith("docker build failed at Dockerfile:5 (RUN)")
+    assert "exited with code 3" in error.value.message
+    assert "\n" not in error.value.message  # one line
+    assert "marker-xyz" in error.value.details
 
 
 def test_export_of_a_missing_image_is_a_clear_tool_error(

@@ -64,34 +64,61 @@ def test_example_scan_builds_exports_and_reports(
     assert "correct-horse-battery-staple" not in result.output
 
 
-def test_failed_build_is_a_tool_failure_with_complete_outputs(
+def test_failed_build_is_one_line_naming_the_instruction_with_complete_outputs(
     tmp_path: Path, shared: Path, busybox_image: str
 ) -> None:
     (tmp_path / "Dockerfile").write_text(
-        f"FROM {busybox_image}\nRUN echo about-to-fail && exit 7\n"
+        f"FROM {busybox_image}\nRUN echo ok\nRUN echo about-to-fail && exit 7\n"
     )
     sarif = tmp_path / "out.sarif"
     summary = tmp_path / "out.md"
     result = run_cli(
-        "scan",
-        ".",
-        "--sarif",
-        str(sarif),
-        "--summary",
-        str(summary),
-        "--no-probes",
-        cwd=tmp_path,
-    )
+        "scan", ".", "--sarif", str(sarif), "--summary", str(summary), "--no-probes", cwd=tmp_path
+    )  # fmt: skip
     assert result.code == 3, result.output
-    assert "docker build failed" in result.stderr
-    assert "about-to-fail" in result.stderr  # the log tail is shown
+    errors = [line for line in result.stderr.splitlines() if "error:" in line]
+    # One error: the build, at its line; no follow-on "no image to scan" errors.
+    assert len(errors) == 1, errors
+    assert "docker build failed at Dockerfile:3 (RUN)" in errors[0]
+    assert "exited with code 7" in errors[0]
     document = _sarif(sarif)
     _validate_schema(shared, document)
     invocation = document["runs"][0]["invocations"][0]
     assert invocation["executionSuccessful"] is False
     messages = [n["message"]["text"] for n in invocation["toolExecutionNotifications"]]
-    assert any("docker build failed" in m for m in messages)
-    assert "docker build failed" in summary.read_text()
+    assert any("docker build failed at Dockerfile:3" in m for m in messages)
+    text = summary.read_text()
+    assert "docker build failed at Dockerfile:3" in text
+    assert "about-to-fail" in text  # the log tail is in the summary's details
+    assert "no image to scan" not in text + result.output
+
+
+def test_build_arg_and_secret_values_never_leave_a_failed_build(
+    tmp_path: Path, busybox_image: str
+) -> None:
+    """BuildKit prints build-arg values expanded in step names, and the step echoes them."""
+    (tmp_path / "token.txt").write_text("file-secret-Zq81x\n")
+    (tmp_path / "Dockerfile").write_text(
+        f"FROM {busybox_image}\nARG NPM_TOKEN\n"
+        'RUN --mount=type=secret,id=tok cat /run/secrets/tok && echo "$NPM_TOKEN" && '
+        'echo "$DEPLOY_KEY" && exit 3\n'
+    )
+    out = tmp_path / "out"
+    result = run_cli(
+        "scan", ".", "--no-probes", "--sbom", "none",
+        "--build-arg", "NPM_TOKEN=npm_SuperSecretValue123",
+        "--secret", f"id=tok,src={tmp_path / 'token.txt'}",
+        "--secret", "id=key,env=DEPLOY_KEY",
+        "--sarif", str(out / "s.sarif"), "--summary", str(out / "s.md"),
+        "--gitlab-report", str(out / "gl.json"),
+        cwd=tmp_path, env={"DEPLOY_KEY": "env-secret-Pp42k"},
+    )  # fmt: skip
+    assert result.code == 3, result.output
+    written = "".join(p.read_text() for p in out.iterdir())
+    for value in ("npm_SuperSecretValue123", "file-secret-Zq81x", "env-secret-Pp42k"):
+        assert value not in result.output, value
+        assert value not in written, value
+    assert "***" in written  # masked, and the rest of the log still there
 
 
 def test_no_engine_is_a_tool_failure_but_lint_still_works(tmp_path: Path, shared: Path) -> None:

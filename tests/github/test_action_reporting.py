@@ -51,6 +51,10 @@ class _Result:
     def exit_code(self) -> ExitCode:
         return self.gate.exit_code
 
+    @property
+    def cancelled(self) -> bool:
+        return False
+
 
 @pytest.fixture(params=[True, False], ids=["gate-passed", "gate-failed"])
 def scan(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:

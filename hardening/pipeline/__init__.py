@@ -1,0 +1,116 @@
+"""One pipeline, in stages, for the CLI and the action alike.
+
+resolve inputs (request.py) -> read the Dockerfile once -> engine -> build -> export once ->
+scanners, SBOM, checks and pins, probes side by side -> merge -> policy -> gate -> SARIF and
+summary (always) -> publish.
+
+Failures are data: once the pipeline has started, a stage that fails is recorded (a failed
+stage, a notification, and an incomplete verdict: exit 3) and every later stage that can
+still run does, so a complete SARIF file and summary are always written. On SIGTERM or SIGINT
+the run stops its child processes, removes the containers and the temporary tag it made and
+its temporary folder, and writes a complete SARIF file and summary saying it was cancelled.
+Only usage errors stop a run, and they are raised before this package is entered.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from hardening import processes
+from hardening.pipeline import stages
+from hardening.pipeline.cancel import Cancelled, cancellable
+from hardening.pipeline.context import ScanContext, read_dockerfile, redactor_for
+from hardening.pipeline.finish import (
+    PipelineResult,
+    Publisher,
+    all_rule_docs,
+    finish,
+    gate_policy,
+    settings_in_force,
+)
+from hardening.pipeline.recorder import Log, Recorder, StageInfo, stderr_log
+from hardening.request import ScanRequest
+
+__all__ = [
+    "PipelineResult",
+    "Publisher",
+    "all_rule_docs",
+    "apply_ignore_unfixed",
+    "gate_policy",
+    "run_scan",
+    "settings_in_force",
+    "stderr_log",
+]
+
+# (stage name, function in stages): run side by side after the one export.
+SIDE_BY_SIDE = (("scanners", "scanners"), ("sbom", "sbom"), ("runtime probes", "probes"))
+
+
+def apply_ignore_unfixed(findings: list, request: ScanRequest) -> list:  # type: ignore[type-arg]
+    """ignore-unfixed on a list of findings (kept for callers outside the pipeline)."""
+    ctx = ScanContext(request=request, rec=Recorder())
+    return stages.apply_ignore_unfixed(findings, ctx)
+
+
+def run_scan(
+    request: ScanRequest, *, publisher: Publisher | None = None, log: Log = stderr_log
+) -> PipelineResult:
+    ctx = ScanContext(request=request, rec=Recorder(log_sink=log, redact=redactor_for(request)))
+    processes.set_run(ctx.run_id)
+    ctx.rec.log(f"run {ctx.run_id}")
+    with cancellable():
+        try:
+            _stages(ctx)
+        except Cancelled as cancelled:
+            ctx.cancelled = cancelled.signal_name
+            processes.cancel()
+            ctx.rec.notify("error", "cancelled", f"the run was cancelled ({ctx.cancelled})")
+        finally:
+            stages.remove_temporary(ctx)
+        result = finish(ctx, publisher)
+        if ctx.cancelled:  # what a stage or the engine may still have been finishing
+            shutil.rmtree(ctx.workdir, ignore_errors=True)
+            stages.remove_temporary(ctx)
+        return result
+
+
+def _stages(ctx: ScanContext) -> None:
+    rec = ctx.rec
+    prefix = stages.workdir_prefix(ctx.run_id)
+    with tempfile.TemporaryDirectory(prefix=prefix, ignore_cleanup_errors=True) as tmp:
+        ctx.workdir = Path(tmp)
+        rec.run("dockerfile", lambda info: read_dockerfile(ctx))
+        rec.run("engine", lambda info: stages.engine(ctx, info))
+        rec.run("build", lambda info: stages.build(ctx, info), tool="docker build")
+        rec.run("export", lambda info: stages.export(ctx, info))
+        _side_by_side(ctx)
+        rec.run("merge", lambda info: stages.merge(ctx, info))
+        rec.run("policy", lambda info: stages.policy(ctx, info))
+
+
+def _checks_then_pins(ctx: ScanContext) -> None:
+    ctx.rec.run("hardening checks", lambda info: stages.checks(ctx, info))
+    ctx.rec.run("digest pins", lambda info: stages.pins(ctx, info))
+
+
+def _one(ctx: ScanContext, name: str, function: str) -> None:
+    body: Callable[[ScanContext, StageInfo], None] = getattr(stages, function)
+    ctx.rec.run(name, lambda info: body(ctx, info))
+
+
+def _side_by_side(ctx: ScanContext) -> None:
+    """After the one export, the scanners, the SBOM, the checks and the probes read the image
+    independently. A cancellation does not wait for them: their children are stopped and
+    their containers removed, so they end on their own."""
+    pool = ThreadPoolExecutor(max_workers=len(SIDE_BY_SIDE) + 1, thread_name_prefix="stage")
+    try:
+        futures = [pool.submit(_one, ctx, name, body) for name, body in SIDE_BY_SIDE]
+        futures.append(pool.submit(_checks_then_pins, ctx))
+        for future in futures:
+            future.result()
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,70 @@
+"""The state one scan carries from stage to stage.
+
+The Dockerfile is read and parsed once, here, before any stage runs; every stage that needs it
+(the checks, the digest pins, placing image findings on lines) reads this one model.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hardening.model import Finding, ImageInfo
+from hardening.pipeline.recorder import Recorder
+from hardening.redact import Redactor, secret_values
+from hardening.request import ScanRequest
+from hardening.targets.dockerfile import DockerfileModel, parse_dockerfile
+
+RUN_LABEL = "docker-hardening.run"
+TEMP_TAG_REPOSITORY = "docker-hardening.local/scan"
+
+
+@dataclass
+class ScanContext:
+    request: ScanRequest
+    rec: Recorder
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    workdir: Path = Path()
+    client: Any = None
+    built_tag: str = ""
+    image: ImageInfo | None = None
+    archive: Path | None = None
+    dockerfile: DockerfileModel | None = None
+    dockerfile_text: str = ""
+    scanner_findings: list[Finding] = field(default_factory=list)
+    check_findings: list[Finding] = field(default_factory=list)
+    probe_findings: list[Finding] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)  # merged, located, with policy
+    extras: dict[str, Any] = field(default_factory=dict)
+    cancelled: str = ""  # the signal's name, when the run was cancelled
+
+    @property
+    def temp_tag(self) -> str:
+        return f"{TEMP_TAG_REPOSITORY}:{self.run_id}"
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {RUN_LABEL: self.run_id}
+
+
+def redactor_for(request: ScanRequest) -> Redactor:
+    return Redactor.of(
+        secret_values(
+            request.build_args,
+            [s.src for s in request.build_secrets if s.src],
+            [s.env for s in request.build_secrets if s.env],
+        )
+    )
+
+
+def read_dockerfile(ctx: ScanContext) -> None:
+    """Parse the Dockerfile once, for every stage that needs it."""
+    path = ctx.request.dockerfile
+    if path is None or not path.is_file():
+        return
+    ctx.dockerfile_text = path.read_text(encoding="utf-8", errors="replace")
+    ctx.dockerfile = parse_dockerfile(
+        ctx.dockerfile_text, ctx.request.dockerfile_relpath, ctx.request.target
+    )
