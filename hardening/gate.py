@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from hardening.errors import ExitCode
-from hardening.model import Finding, Kind, RunStatus, Severity, ToolRun
+from hardening.model import Finding, GateVerdict, Kind, RunStatus, Severity, ToolRun
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +34,11 @@ class GateResult:
     passed: bool
     reason: str
     blocking: tuple[Finding, ...] = ()
+
+    def verdict(self) -> GateVerdict:
+        """The decision as the reports show it."""
+        incomplete = self.exit_code is ExitCode.TOOL_FAILURE
+        return GateVerdict(self.passed, self.reason, incomplete, int(self.exit_code))
 
 
 def blocking_findings(findings: Iterable[Finding], policy: GatePolicy) -> list[Finding]:

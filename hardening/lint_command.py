@@ -92,7 +92,7 @@ def run_lint(args: argparse.Namespace) -> int:
             dockerfile=",".join(
                 relpath(Path(p), workspace) for p in args.paths if Path(p).is_file()
             ),
-            extras={"gate": {"passed": gate.passed, "reason": gate.reason}},
+            verdict=gate.verdict(),
         )
         write_outputs(report, args.sarif, args.summary, workspace)
     print(f"{len(findings)} finding(s); {gate.reason}")

@@ -68,13 +68,36 @@ class Severity(enum.Enum):
         """
         return _SECURITY_SEVERITY[self]
 
+    # Every mapping of a severity onto another tool's scale, in one place.
+
     @property
     def sarif_level(self) -> str:
+        """SARIF ``level``: error, warning or note."""
         if self >= Severity.HIGH:
             return "error"
         if self is Severity.MEDIUM:
             return "warning"
         return "note"
+
+    @property
+    def problem_severity(self) -> str:
+        """SARIF ``problem.severity`` property (GitHub's non-security severity)."""
+        return {"error": "error", "warning": "warning"}.get(self.sarif_level, "recommendation")
+
+    @property
+    def workflow_level(self) -> str:
+        """GitHub workflow command: ``::error``, ``::warning`` or ``::notice``."""
+        return {"error": "error", "warning": "warning"}.get(self.sarif_level, "notice")
+
+    @property
+    def annotation_level(self) -> str:
+        """Check-run annotation level: failure, warning or notice."""
+        return {"error": "failure", "warning": "warning"}.get(self.sarif_level, "notice")
+
+    @property
+    def gitlab_severity(self) -> str:
+        """GitLab security report severity."""
+        return _GITLAB_SEVERITY[self]
 
 
 _SEVERITY_RANK = {
@@ -84,6 +107,15 @@ _SEVERITY_RANK = {
     Severity.MEDIUM: 3,
     Severity.HIGH: 4,
     Severity.CRITICAL: 5,
+}
+
+_GITLAB_SEVERITY = {
+    Severity.CRITICAL: "Critical",
+    Severity.HIGH: "High",
+    Severity.MEDIUM: "Medium",
+    Severity.LOW: "Low",
+    Severity.NEGLIGIBLE: "Info",
+    Severity.UNKNOWN: "Unknown",
 }
 
 _SEVERITY_ALIASES = {
@@ -421,6 +453,53 @@ class ImageInfo:
 
 
 @dataclass(frozen=True, slots=True)
+class GateVerdict:
+    """The gate's decision as the reports show it."""
+
+    passed: bool
+    reason: str
+    incomplete: bool = False  # something did not run or complete: exit 3
+    exit_code: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RuntimeFacts:
+    """What running the image showed, as the reports need it."""
+
+    uid: int | None = None
+    user_name: str = ""
+    seccomp: int | None = None
+    observed_by: str = ""
+    trial_passed: bool = False
+    trial_broken_by: str = ""
+    trial_no_new_privs: bool | None = None
+    recommended_flags: tuple[str, ...] = ()
+    compose_snippet: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SbomFacts:
+    """The SBOM written beside the SARIF file, or why none was."""
+
+    path: str = ""
+    tool: str = ""
+    tool_version: str = ""
+    format: str = ""
+    packages: int = 0
+    by_type: tuple[tuple[str, int], ...] = ()
+    error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PublishOutcome:
+    """What reporting to GitHub did: a comment posted or updated, a check run, or why not."""
+
+    target: str  # "pull-request comment", "check run"
+    done: bool
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     """Everything one run produced, handed to the formatters and the gate."""
 
@@ -433,7 +512,13 @@ class Report:
     context: str = ""
     category: str = ""
     settings: tuple[tuple[str, str], ...] = ()  # settings in force, for the summary
-    extras: Mapping[str, Any] = field(default_factory=dict)  # e.g. the runtime probe result
+    verdict: GateVerdict | None = None
+    runtime: RuntimeFacts | None = None
+    sbom: SbomFacts | None = None
+    checklist: tuple[tuple[str, str], ...] = ()  # item -> evidence of the checks that ran
+    details: tuple[tuple[str, str], ...] = ()  # (stage, long text such as a log tail)
+    publishing: tuple[PublishOutcome, ...] = ()
+    baseline: tuple[tuple[str, int], ...] = ()  # new / unchanged / fixed counts
 
     def active(self) -> tuple[Finding, ...]:
         return tuple(f for f in self.findings if not f.suppressed)

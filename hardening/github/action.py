@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hardening.model import Notification, Report
+from hardening.model import Notification, PublishOutcome, Report
 from hardening.request import ScanRequest, relpath
 
 if TYPE_CHECKING:
@@ -100,7 +100,26 @@ class ActionReporter:
                     )
                 ]
         emit(notes)
+        self._record(notes)
         return notes
+
+    def _record(self, notes: list[Notification]) -> None:
+        """What publishing did, appended to the job summary after it was done."""
+        from hardening.github.files import write_step_summary
+        from hardening.report.markdown import publishing_section
+
+        summary = self.environ.get("GITHUB_STEP_SUMMARY")
+        outcomes = tuple(
+            PublishOutcome("GitHub", note.level == "note", note.message)
+            for note in notes
+            if note.stage == "report"
+        )
+        if not summary or self.pending is None:
+            return
+        try:
+            write_step_summary(Path(summary), "\n".join(publishing_section(outcomes)))
+        except OSError as exc:
+            emit([_warning(f"could not write the job summary: {exc}")])
 
     def _post(self, report: Report, markdown: str) -> list[Notification]:
         from hardening.github.context import context_from_env
@@ -133,8 +152,8 @@ def write_action_outputs(result: PipelineResult, environ: Mapping[str, str]) -> 
         "passed": str(result.gate.passed).lower(),
         "image-id": report.image.image_id if report.image else "",
         "image-digest": report.image.digest if report.image else "",
-        "sbom-file": relpath(Path(str(report.extras["sbom"]["path"])), workspace)
-        if (report.extras.get("sbom") or {}).get("path")
+        "sbom-file": relpath(Path(report.sbom.path), workspace)
+        if report.sbom is not None and report.sbom.path
         else "",
     }
     for severity, count in report.counts_by_severity().items():

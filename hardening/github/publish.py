@@ -22,7 +22,7 @@ from hardening.github.bounded import (
     run_bounded,
 )
 from hardening.github.context import GitHubContext, url_problem
-from hardening.model import Finding, Notification, Report, Severity, sort_key
+from hardening.model import Finding, Notification, Report, sort_key
 from hardening.report.markdown import CHECK_RUN_LIMIT, COMMENT_LIMIT, render_report
 
 CHECK_NAME = "docker-hardening"
@@ -158,11 +158,7 @@ def post_comment(gh: Any, ctx: GitHubContext, report: Report) -> str:
 
 
 def _annotation(finding: Finding) -> dict[str, str | int]:
-    level = (
-        "failure"
-        if finding.severity >= Severity.HIGH
-        else ("warning" if finding.severity is Severity.MEDIUM else "notice")
-    )
+    level = finding.severity.annotation_level
     title = (
         f"{finding.rule_id}: {finding.title}"
         if finding.title != finding.rule_id
@@ -191,14 +187,13 @@ def check_annotations(findings: Sequence[Finding]) -> list[dict[str, str | int]]
 
 
 def create_check_run(gh: Any, ctx: GitHubContext, report: Report) -> int:
-    gate = report.extras.get("gate") or {}
-    passed = bool(gate.get("passed"))
+    passed = bool(report.verdict and report.verdict.passed)
     text = render_report(report, limit=CHECK_RUN_LIMIT)
     items = check_annotations(report.findings)
     title = (
         "passed" if passed else "failed"
     ) + f": {len([f for f in report.findings if not f.suppressed])} finding(s)"
-    summary = str(gate.get("reason", title))[:CHECK_RUN_LIMIT]
+    summary = (report.verdict.reason if report.verdict else title)[:CHECK_RUN_LIMIT]
     repo = gh.get_repo(ctx.repository)
     run = repo.create_check_run(
         name=f"{CHECK_NAME} ({report.category.strip('/').removeprefix('docker-hardening/')})"[:100],

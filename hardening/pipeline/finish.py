@@ -9,8 +9,16 @@ from pathlib import Path
 
 from hardening.errors import ExitCode
 from hardening.gate import GatePolicy, GateResult, decide
-from hardening.model import Finding, Notification, Report, RuleDoc, RunStatus, StageResult
+from hardening.model import (
+    Finding,
+    Notification,
+    Report,
+    RuleDoc,
+    RunStatus,
+    StageResult,
+)
 from hardening.pipeline.context import ScanContext
+from hardening.pipeline.facts import runtime_facts, sbom_facts
 from hardening.request import ScanRequest
 
 Publisher = Callable[[Report, str], list[Notification]]
@@ -102,9 +110,6 @@ def build_report(ctx: ScanContext) -> tuple[Report, GateResult]:
 
         counted = new_only(findings)
     gate = decide(counted, ctx.rec.tool_runs, gate_policy(request), incomplete_stages(ctx))
-    ctx.extras["gate"] = {"passed": gate.passed, "reason": gate.reason}
-    if ctx.rec.details:
-        ctx.extras["details"] = list(ctx.rec.details)
     order = {name: i for i, name in enumerate(STAGE_ORDER)}
     stages = list(ctx.rec.stages)
     if ctx.cancelled:
@@ -119,7 +124,12 @@ def build_report(ctx: ScanContext) -> tuple[Report, GateResult]:
         context=str(request.context or ""),
         category=request.automation_category,
         settings=settings_in_force(request),
-        extras=dict(ctx.extras),
+        verdict=gate.verdict(),
+        runtime=runtime_facts(ctx.extras.get("probe")),
+        sbom=sbom_facts(ctx.extras.get("sbom")),
+        checklist=tuple(sorted((ctx.extras.get("checklist") or {}).items())),
+        details=tuple(ctx.rec.details),
+        baseline=tuple(sorted((ctx.extras.get("baseline") or {}).items())),
     )
     return report, gate
 

@@ -22,11 +22,7 @@ def escape_property(text: str) -> str:
 
 
 def level(severity: Severity) -> str:
-    if severity >= Severity.HIGH:
-        return "error"
-    if severity is Severity.MEDIUM:
-        return "warning"
-    return "notice"
+    return severity.workflow_level
 
 
 def workflow_commands(findings: Iterable[Finding]) -> list[str]:

@@ -14,13 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from hardening import INFORMATION_URI, TOOL_NAME, __version__
-from hardening.model import Finding, Kind, Report, RunStatus, Severity, sort_key
+from hardening.model import Finding, Kind, Report, RunStatus, sort_key
 
 SCHEMA_VERSION = "15.2.4"
-_SEVERITY = {
-    Severity.CRITICAL: "Critical", Severity.HIGH: "High", Severity.MEDIUM: "Medium",
-    Severity.LOW: "Low", Severity.NEGLIGIBLE: "Info", Severity.UNKNOWN: "Unknown",
-}  # fmt: skip
 _NAMESPACE = uuid.UUID("6b2f3a4e-1c0d-4e7a-9f1b-2d3c4e5f6a7b")
 
 
@@ -57,7 +53,7 @@ def _vulnerability(finding: Finding, image: str, os_name: str) -> dict[str, Any]
         "id": str(uuid.uuid5(_NAMESPACE, finding.fingerprint)),
         "name": finding.title or finding.rule_id,
         "description": finding.message[:7000],
-        "severity": _SEVERITY[finding.severity],
+        "severity": finding.severity.gitlab_severity,
         "solution": solution,
         "identifiers": identifiers,
         "links": [

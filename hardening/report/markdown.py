@@ -12,7 +12,15 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from hardening.model import SEVERITIES_DESCENDING, Finding, Kind, Report, RunStatus, sort_key
+from hardening.model import (
+    SEVERITIES_DESCENDING,
+    Finding,
+    Kind,
+    PublishOutcome,
+    Report,
+    RunStatus,
+    sort_key,
+)
 from hardening.report.scorecard import Verdict, scorecard
 
 COMMENT_LIMIT = 60_000  # GitHub's comment limit is 65,536 characters
@@ -60,11 +68,13 @@ def source(finding: Finding) -> str:
 
 
 def verdict_line(report: Report) -> str:
-    gate = report.extras.get("gate") or {}
-    reason = gate.get("reason", "")
-    if gate.get("passed"):
+    verdict = report.verdict
+    if verdict is None:
+        return "❌ **Failed** — see below"
+    reason = verdict.reason
+    if verdict.passed:
         return f"✅ **Passed** — {esc(reason.removeprefix('passed: '))}"
-    if reason.startswith("incomplete"):
+    if verdict.incomplete:
         return f"⚠️ **Incomplete** — {esc(reason.removeprefix('incomplete: '))}"
     return f"❌ **Failed** — {esc(reason.removeprefix('failed: ')) or 'see below'}"
 
@@ -129,26 +139,32 @@ def findings_table(findings: Iterable[Finding]) -> list[str]:
 
 
 def runtime_section(report: Report) -> list[str]:
-    probe = report.extras.get("probe") or {}
-    trial = probe.get("trial") or {}
-    flags = trial.get("recommended_flags") or []
-    if not flags and not trial.get("compose_snippet"):
+    runtime = report.runtime
+    if runtime is None or (not runtime.recommended_flags and not runtime.compose_snippet):
         return []
     lines = ["### Hardened runtime", ""]
-    if trial.get("passed"):
+    if runtime.trial_passed:
         lines.append("The image was seen running with these flags:")
     else:
-        broken = trial.get("broken_by") or "one of the flags"
+        broken = runtime.trial_broken_by or "one of the flags"
         lines.append(
             f"The image did not survive the hardened trial ({esc(broken)}); these flags are what it ran with:"
         )
-    if flags:
-        lines += ["", "```sh", "docker run " + " ".join(str(f) for f in flags) + " IMAGE", "```"]
-    if trial.get("compose_snippet"):
-        lines += ["", "```yaml", str(trial["compose_snippet"]).rstrip(), "```"]
-    if probe.get("observed_by"):
-        lines += ["", f"How PID 1 was observed: {esc(probe['observed_by'])}."]
+    if runtime.recommended_flags:
+        flags = " ".join(runtime.recommended_flags)
+        lines += ["", "```sh", f"docker run {flags} IMAGE", "```"]
+    if runtime.compose_snippet:
+        lines += ["", "```yaml", runtime.compose_snippet.rstrip(), "```"]
+    if runtime.observed_by:
+        lines += ["", f"How PID 1 was observed: {esc(runtime.observed_by)}."]
     return lines + [""]
+
+
+def publishing_section(outcomes: Iterable[PublishOutcome]) -> list[str]:
+    """What reporting to GitHub did, for the job summary, written after it was done."""
+    lines = ["### Reporting to GitHub", ""]
+    listed = [f"- {'✅' if o.done else '⚠️'} {esc(o.detail)}" for o in outcomes]
+    return lines + (listed or ["- nothing was posted (no comment or check run asked for)"]) + [""]
 
 
 def pins_section(report: Report) -> list[str]:
@@ -195,9 +211,9 @@ def run_section(report: Report) -> list[str]:
     if problems:
         lines += ["", "**Problems in this run:**", ""]
         lines += [f"- {n.level}: {esc(n.stage)}: {esc(n.message)}" for n in problems]
-    for stage, text in report.extras.get("details") or []:
+    for stage_name, text in report.details:
         fence = "````" if "```" in text else "```"
-        lines += ["", f"**{esc(stage)}: the last lines of its log**", "", fence, text, fence]
+        lines += ["", f"**{esc(stage_name)}: the last lines of its log**", "", fence, text, fence]
     if report.settings:
         lines += ["", "Settings in force: " + ", ".join(f"`{k}={v}`" for k, v in report.settings)]
     return lines

@@ -30,7 +30,6 @@ from hardening.model import (
     Report,
     RuleDoc,
     RunStatus,
-    Severity,
     sort_key,
 )
 from hardening.report.fingerprint import line_hashes
@@ -88,7 +87,7 @@ def _rule_from_doc(doc: RuleDoc) -> dict[str, Any]:
             "tags": list(dict.fromkeys(tags))[:MAX_TAGS],
             "security-severity": f"{doc.severity.security_severity:.1f}",
             "precision": "high",
-            "problem.severity": _problem_severity(doc.severity),
+            "problem.severity": doc.severity.problem_severity,
         },
     }
 
@@ -126,7 +125,7 @@ def _rule_from_findings(rule_id: str, findings: Sequence[Finding]) -> dict[str, 
         "properties": {
             "tags": ["security", first.kind.value, *first.checklist][:MAX_TAGS],
             "precision": "very-high" if len(first.tools) > 1 else "high",
-            "problem.severity": _problem_severity(severity),
+            "problem.severity": severity.problem_severity,
         },
     }
     if scores:  # an unknown severity has no score: GitHub then shows no severity at all
@@ -134,10 +133,6 @@ def _rule_from_findings(rule_id: str, findings: Sequence[Finding]) -> dict[str, 
     if references:
         rule["helpUri"] = references[0]
     return rule
-
-
-def _problem_severity(severity: Severity) -> str:
-    return {"error": "error", "warning": "warning"}.get(severity.sarif_level, "recommendation")
 
 
 def _pascal(text: str) -> str:

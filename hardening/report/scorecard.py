@@ -9,10 +9,9 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from hardening.checklist import CHECKLIST
-from hardening.model import Finding, Kind, Report, RunStatus, sort_key
+from hardening.model import Finding, Kind, Report, RunStatus, RuntimeFacts, sort_key
 
 SCANNERS = ("trivy", "grype")
 
@@ -32,23 +31,23 @@ class Row:
     evidence: str
 
 
-def _probe_evidence(probe: Mapping[str, Any]) -> dict[str, str]:
+def _probe_evidence(runtime: RuntimeFacts | None) -> dict[str, str]:
     out: dict[str, str] = {}
-    user = probe.get("user") or {}
-    if user.get("uid") is not None:
-        name = f" ({user['name']})" if user.get("name") else ""
-        out["C03"] = f"runs as uid {user['uid']}{name}, seen by running the image"
-    trial = probe.get("trial") or {}
-    if trial.get("passed"):
+    if runtime is None:
+        return out
+    if runtime.uid is not None:
+        name = f" ({runtime.user_name})" if runtime.user_name else ""
+        how = f" ({runtime.observed_by})" if runtime.observed_by else ""
+        out["C03"] = f"runs as uid {runtime.uid}{name}, seen by running the image{how}"
+    if runtime.trial_passed:
         ran = "ran under --read-only --cap-drop ALL --security-opt no-new-privileges"
         out["C04"] = ran
         out["C05"] = ran
-        hardened = probe.get("hardened") or {}
-        nnp = hardened.get("no_new_privs")
+        nnp = runtime.trial_no_new_privs
         seen = f"NoNewPrivs={int(nnp)} seen in the trial; " if nnp is not None else ""
         out["C06"] = f"{seen}{ran}"
-    if probe.get("seccomp") is not None:
-        out["C07"] = f"seccomp mode {probe['seccomp']} seen in the running container"
+    if runtime.seccomp is not None:
+        out["C07"] = f"seccomp mode {runtime.seccomp} seen in the running container"
     return out
 
 
@@ -75,9 +74,9 @@ def scorecard(report: Report) -> list[Row]:
     for finding in sorted(report.active(), key=sort_key):
         for item in finding.checklist:
             failing.setdefault(item, []).append(finding)
-    checked: Mapping[str, str] = report.extras.get("checklist") or {}
-    probe_evidence = _probe_evidence(report.extras.get("probe") or {})
-    sbom = report.extras.get("sbom") or {}
+    checked: Mapping[str, str] = dict(report.checklist)
+    probe_evidence = _probe_evidence(report.runtime)
+    sbom = report.sbom
     rows = []
     for item, title in CHECKLIST.items():
         if item == "C15":
@@ -94,12 +93,12 @@ def scorecard(report: Report) -> list[Row]:
             )
         elif item in probe_evidence:
             rows.append(Row(item, title, Verdict.PASS, probe_evidence[item]))
-        elif item == "C17" and sbom.get("path"):
-            kinds = ", ".join(f"{n} {t}" for t, n in (sbom.get("by_type") or {}).items())
+        elif item == "C17" and sbom is not None and sbom.path and not sbom.error:
+            kinds = ", ".join(f"{n} {t}" for t, n in sbom.by_type)
             rows.append(Row(item, title, Verdict.PASS,
-                            f"{sbom.get('format')} SBOM by {sbom.get('tool')}: {sbom.get('packages')} packages ({kinds})"))  # fmt: skip
-        elif item == "C17" and sbom.get("error"):
-            rows.append(Row(item, title, Verdict.FAIL, f"no SBOM: {sbom['error']}"))
+                            f"{sbom.format} SBOM by {sbom.tool}: {sbom.packages} packages ({kinds})"))  # fmt: skip
+        elif item == "C17" and sbom is not None and sbom.error:
+            rows.append(Row(item, title, Verdict.FAIL, f"no SBOM: {sbom.error}"))
         elif item in checked:
             evidence = checked[item]
             if evidence.startswith("n/a"):

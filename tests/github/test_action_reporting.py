@@ -18,7 +18,7 @@ import pytest
 from hardening import action, pipeline
 from hardening.errors import ExitCode
 from hardening.gate import GateResult
-from hardening.model import Finding, Kind, Location, Report, Severity
+from hardening.model import Finding, GateVerdict, Kind, Location, Report, Severity
 from tests.support.fake_github import FakeGitHub, serve
 
 # PyGithub gives its logger a handler on the stderr of the moment it is first imported: let
@@ -68,7 +68,7 @@ def scan(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> boo
         )  # fmt: skip
         report = Report(
             findings=() if passed else (finding,), category=scan_request.automation_category,
-            extras={"gate": {"passed": passed, "reason": "verdict"}},
+            verdict=GateVerdict(passed, "verdict"),
         )  # fmt: skip
         code = ExitCode.PASSED if passed else ExitCode.GATE_FAILED
         gate = GateResult(code, passed, "passed" if passed else "failed: 1 finding(s)")
@@ -177,3 +177,27 @@ def test_an_unreadable_cap_setting_falls_back_to_the_default(
     warnings = _warnings(capsys.readouterr().out)
     assert len(warnings) == 1 and "HARDENING_GITHUB_MAX_WAIT" in warnings[0]
     assert len(github.issue_comments(7)) == 1
+
+
+def test_the_job_summary_records_what_publishing_did_after_it_was_done(
+    scan: bool, github: FakeGitHub, tmp_path: Path
+) -> None:
+    code = _main_within(20, _env(tmp_path, github.url))
+    assert code == (0 if scan else 1)
+    summary = (tmp_path / "summary").read_text()
+    report_at, record_at = summary.index("# report"), summary.index("### Reporting to GitHub")
+    assert report_at < record_at  # written after publishing, below the report
+    assert "PR comment created" in summary[record_at:]
+    assert "check run created" in summary[record_at:]
+
+
+def test_the_job_summary_records_why_nothing_was_posted(
+    scan: bool, github: FakeGitHub, tmp_path: Path
+) -> None:
+    env = _env(tmp_path, github.url)
+    env["INPUT_GITHUB-TOKEN"] = ""
+    _main_within(20, env)
+    summary = (tmp_path / "summary").read_text()
+    assert (
+        "no github-token: nothing posted to GitHub" in summary.split("### Reporting to GitHub")[1]
+    )

@@ -9,7 +9,7 @@ import pytest
 
 from hardening.github.context import GitHubContext
 from hardening.github.publish import PublishOptions, marker, publish
-from hardening.model import Finding, Kind, Location, Package, Report, Severity
+from hardening.model import Finding, GateVerdict, Kind, Location, Package, Report, Severity
 from tests.support.fake_github import FakeGitHub, serve
 
 CATEGORY = "docker-hardening/app/Dockerfile/"
@@ -44,7 +44,7 @@ def _report(n: int = 3, passed: bool = False) -> Report:
     )
     return Report(
         findings=findings, category=CATEGORY, dockerfile="app/Dockerfile",
-        extras={"gate": {"passed": passed, "reason": "failed: 2 finding(s) at or above high"}},
+        verdict=GateVerdict(passed, "failed: 2 finding(s) at or above high"),
     )  # fmt: skip
 
 

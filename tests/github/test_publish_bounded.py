@@ -11,7 +11,7 @@ import pytest
 
 from hardening.github.context import GitHubContext
 from hardening.github.publish import PublishOptions, publish
-from hardening.model import Finding, Kind, Location, Notification, Report, Severity
+from hardening.model import Finding, GateVerdict, Kind, Location, Notification, Report, Severity
 from tests.support.fake_github import FakeGitHub, serve
 
 CATEGORY = "docker-hardening/app/Dockerfile/"
@@ -36,7 +36,7 @@ def _report() -> Report:
         rule_id="CVE-2024-1000", kind=Kind.VULNERABILITY, severity=Severity.HIGH, title="vuln",
         message="vulnerability in pkg", location=Location(path="app/Dockerfile", line=3),
     )  # fmt: skip
-    return Report(findings=(finding,), category=CATEGORY, extras={"gate": {"passed": False}})
+    return Report(findings=(finding,), category=CATEGORY, verdict=GateVerdict(False, "failed"))
 
 
 def within(seconds: float, work: Callable[[], list[Notification]]) -> list[Notification]:

@@ -8,7 +8,7 @@ import pytest
 
 from hardening.github.context import GitHubContext
 from hardening.github.publish import PublishOptions, marker, publish
-from hardening.model import Report
+from hardening.model import GateVerdict, Report
 from tests.support.fake_github import FakeGitHub, serve
 
 CATEGORY = "docker-hardening/app/Dockerfile/"
@@ -28,7 +28,7 @@ def _ctx(fake: FakeGitHub) -> GitHubContext:
 
 
 def _report() -> Report:
-    return Report(findings=(), category=CATEGORY, extras={"gate": {"passed": True}})
+    return Report(findings=(), category=CATEGORY, verdict=GateVerdict(True, "passed"))
 
 
 def _ours(fake: FakeGitHub) -> list[dict[str, object]]:

@@ -14,6 +14,7 @@ import docker
 import pytest
 
 from hardening.model import Report
+from hardening.pipeline.facts import runtime_facts
 from hardening.probes import (
     ProbeOptions,
     ProbeResult,
@@ -274,7 +275,7 @@ def test_shell_less_image_is_read_from_the_hosts_proc_without_a_helper_image(
     assert judge(result, _unaided()) == []
     assert result.to_json()["observed_by"] == result.observed_by
     assert f"observed: {result.observed_by}" in format_result(result)
-    report = Report(findings=(), extras={"probe": result.to_json()})
+    report = Report(findings=(), runtime=runtime_facts(result.to_json()))
     assert f"How PID 1 was observed: {result.observed_by}." in runtime_section(report)
     _no_leftovers(docker_client, result.run_id)
     # The same facts as a helper container in its PID namespace sees them.

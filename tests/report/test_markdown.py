@@ -7,7 +7,18 @@ import json
 import cmarkgfm
 
 from hardening.github.publish import marker
-from hardening.model import Finding, Kind, Location, Package, Report, RunStatus, Severity, ToolRun
+from hardening.model import (
+    Finding,
+    GateVerdict,
+    Kind,
+    Location,
+    Package,
+    Report,
+    RunStatus,
+    Severity,
+    ToolRun,
+)
+from hardening.pipeline.facts import runtime_facts
 from hardening.report.markdown import COMMENT_LIMIT, render_report
 from tests.conftest import shared_dir
 from tests.support import golden
@@ -39,8 +50,8 @@ def _report() -> Report:
         findings=findings,
         tool_runs=(ToolRun("trivy", RunStatus.OK, "0.58.2"), ToolRun("grype", RunStatus.OK, "0.86.1")),
         dockerfile="Dockerfile", category="docker-hardening/Dockerfile/",
-        extras={"gate": {"passed": False, "reason": "failed: 2 finding(s) at or above high (worst: high)"},
-                "probe": probe, "checklist": {"C12": ".dockerignore excludes .git and .env"}},
+        verdict=GateVerdict(False, "failed: 2 finding(s) at or above high (worst: high)"),
+        runtime=runtime_facts(probe), checklist=(("C12", ".dockerignore excludes .git and .env"),),
     )  # fmt: skip
 
 
@@ -81,7 +92,7 @@ def test_huge_report_stays_under_the_comment_limit_and_says_what_was_left_out() 
                 location=Location(path="Dockerfile", line=1), tools=("grype",),
             ))  # fmt: skip
     report = Report(findings=tuple(findings), dockerfile="Dockerfile", category="c/",
-                    extras={"gate": {"passed": False, "reason": "failed"}})  # fmt: skip
+                    verdict=GateVerdict(False, "failed"))  # fmt: skip
     text = render_report(report, limit=COMMENT_LIMIT)
     assert len(text) <= COMMENT_LIMIT < 65_536
     assert "lower-severity finding(s) are not listed here" in text
