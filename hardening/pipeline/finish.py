@@ -48,14 +48,9 @@ class PipelineResult:
 
 
 def all_rule_docs() -> dict[str, RuleDoc]:
-    from hardening.probes import probe_docs
-    from hardening.rules.registry import all_docs, register_doc
-    from hardening.supply.pins import STALE
+    from hardening.rules.registry import docs_by_id
 
-    register_doc(STALE)
-    docs = {doc.id: doc for doc in all_docs()}
-    docs.update({doc.id: doc for doc in probe_docs()})
-    return docs
+    return docs_by_id()
 
 
 def gate_policy(request: ScanRequest) -> GatePolicy:

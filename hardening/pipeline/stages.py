@@ -148,12 +148,14 @@ def pins(ctx: ScanContext, info: StageInfo) -> None:
     if not ctx.request.resolve_pins or ctx.dockerfile is None:
         info.skip("off" if not ctx.request.resolve_pins else "no Dockerfile")
         return
+    from hardening.rules import check_pins
     from hardening.supply.pins import apply_pins, resolve_pins
 
     resolved_pins = resolve_pins(ctx.dockerfile)
     ctx.check_findings[:] = apply_pins(
         ctx.check_findings, resolved_pins, ctx.request.dockerfile_relpath
     )
+    ctx.check_findings.extend(check_pins(ctx.dockerfile, resolved_pins))
     resolved = sum(1 for p in resolved_pins if p.replacement or p.current)
     info.detail = f"{resolved} of {len(resolved_pins)} base image(s) resolved"
     for pin in resolved_pins:
@@ -169,7 +171,8 @@ def probes(ctx: ScanContext, info: StageInfo) -> None:
     if ctx.image is None or ctx.client is None:
         info.skip(f"not run: {_no_image(ctx)}")
         return
-    from hardening.probes import ProbeOptions, judge, probe_image
+    from hardening.probes import ProbeOptions, probe_image
+    from hardening.rules import check_runtime
 
     options = ProbeOptions(
         grace_s=request.trial_grace_s,
@@ -179,7 +182,7 @@ def probes(ctx: ScanContext, info: StageInfo) -> None:
     )
     result = probe_image(ctx.client, ctx.image.reference, options)
     ctx.extras["probe"] = result.to_json()
-    ctx.probe_findings.extend(judge(result, options, None))
+    ctx.probe_findings.extend(check_runtime(result, options))
 
 
 def merge(ctx: ScanContext, info: StageInfo) -> None:

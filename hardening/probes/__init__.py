@@ -1,5 +1,7 @@
 """Runtime probes: who the container really runs as, what it can really do, and whether it
-survives a hardened runtime. Probes observe (``engine``); pure rules judge (``judge``).
+survives a hardened runtime. Probes observe (``engine``) and produce a :class:`ProbeResult`;
+the runtime rules (``hardening/rules/runtime/``, run by ``hardening.rules.check_runtime``)
+judge it.
 
 The image is started as configured, and at the same time with the hardened flags
 (``--read-only --tmpfs /tmp --cap-drop ALL --security-opt no-new-privileges:true``, plus
@@ -14,14 +16,13 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from hardening.errors import ToolError
-from hardening.model import Finding, Location, RuleDoc
-from hardening.probes.judge import PROBE_DOCS, judge_result
+from hardening.model import Finding, Location
 
-__all__ = ["ProbeOptions", "ProbeResult", "format_result", "judge", "probe_docs", "probe_image"]
+__all__ = ["ProbeOptions", "ProbeResult", "format_result", "judge", "probe_image"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,18 +78,15 @@ class ProbeResult:
         }
 
 
-def probe_docs() -> list[RuleDoc]:
-    from hardening.rules.base import register_doc
-
-    for doc in PROBE_DOCS:
-        register_doc(doc)
-    return list(PROBE_DOCS)
-
-
 def judge(
     result: ProbeResult, options: ProbeOptions, location: Location | None = None
 ) -> list[Finding]:
-    return judge_result(result, options.min_uid, options.allowed_capabilities, location)
+    """The runtime rules' findings on ``result`` (``hardening.rules.check_runtime``), at
+    ``location`` when one is given."""
+    from hardening.rules import check_runtime
+
+    findings = check_runtime(result, options)
+    return [replace(f, location=location) for f in findings] if location else findings
 
 
 def _privileged_ports(ports: list[str]) -> list[int]:
@@ -276,54 +274,64 @@ def _trial(result: ProbeResult, session: Any, image: str, observed: dict[str, An
         result.trial = record
         return
     if not trial.ok:
-        broken: list[str] = []
-        singles = {
-            "--read-only": engine.hardened_options([], [], True, False, False),
-            "--cap-drop ALL": engine.hardened_options(cap_add, [], False, True, False),
-            "--security-opt no-new-privileges:true": engine.hardened_options(
-                [], [], False, False, True
-            ),
-        }
-        logs = trial.logs
-        budget = options.health_budget_s if result.has_healthcheck else 0.0
-        for flag, opts in singles.items():
-            single = engine.start(session, image, {**opts, **health}, None, options.grace_s, budget)
-            record["tried"].append(
-                {"flags": single.flags, "ok": single.ok, "exit_code": single.exit_code}
-            )
-            if not single.ok:
-                broken.append(flag)
-                logs += "\n" + single.logs
-        paths, not_permitted = engine.diagnose(logs)
-        record["broken_by"] = ", ".join(broken) or "the combination of the flags"
-        record["failing_paths"] = paths
-        record["not_permitted"] = not_permitted
-        if broken == ["--read-only"] and paths:
-            # Give the paths it writes to a tmpfs, and see whether that is all it needs.
-            folders = sorted({p if p.count("/") <= 1 else p.rsplit("/", 1)[0] for p in paths})
-            adjusted = engine.hardened_options(cap_add, [f for f in folders if f != "/tmp"])
-            retry = engine.start(
-                session, image, {**adjusted, **health}, None, options.grace_s, budget
-            )
-            record["tried"].append(
-                {"flags": retry.flags, "ok": retry.ok, "exit_code": retry.exit_code}
-            )
-            if retry.ok:
-                final_options = adjusted
-                record["passed_with_tmpfs"] = folders
-        if final_options is hardened:
-            final_options = engine.hardened_options(
-                cap_add,
-                [],
-                "--read-only" not in broken,
-                "--cap-drop ALL" not in broken,
-                "--security-opt no-new-privileges:true" not in broken,
-            )
+        final_options = _diagnose(
+            result, session, image, trial, hardened, cap_add, options, health, record
+        )
     record["passed"] = trial.ok
     record["recommended_flags"] = _flags(final_options, result)
     record["compose_snippet"] = _compose(final_options, result)
     result.trial = record
     result.durations["diagnose"] = time.monotonic() - started
+
+
+def _diagnose(result: ProbeResult, session: Any, image: str, trial: Any,
+              hardened: dict[str, Any], cap_add: list[str], options: ProbeOptions,
+              health: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
+    """Which flags broke the hardened trial, one at a time, and what it writes to; the flags it
+    was seen to run with."""
+    from hardening.probes import engine
+
+    final_options = hardened
+    broken: list[str] = []
+    singles = {
+        "--read-only": engine.hardened_options([], [], True, False, False),
+        "--cap-drop ALL": engine.hardened_options(cap_add, [], False, True, False),
+        "--security-opt no-new-privileges:true": engine.hardened_options(
+            [], [], False, False, True
+        ),
+    }
+    logs = trial.logs
+    budget = options.health_budget_s if result.has_healthcheck else 0.0
+    for flag, opts in singles.items():
+        single = engine.start(session, image, {**opts, **health}, None, options.grace_s, budget)
+        record["tried"].append(
+            {"flags": single.flags, "ok": single.ok, "exit_code": single.exit_code}
+        )
+        if not single.ok:
+            broken.append(flag)
+            logs += "\n" + single.logs
+    paths, not_permitted = engine.diagnose(logs)
+    record["broken_by"] = ", ".join(broken) or "the combination of the flags"
+    record["failing_paths"] = paths
+    record["not_permitted"] = not_permitted
+    if broken == ["--read-only"] and paths:
+        # Give the paths it writes to a tmpfs, and see whether that is all it needs.
+        folders = sorted({p if p.count("/") <= 1 else p.rsplit("/", 1)[0] for p in paths})
+        adjusted = engine.hardened_options(cap_add, [f for f in folders if f != "/tmp"])
+        retry = engine.start(session, image, {**adjusted, **health}, None, options.grace_s, budget)
+        record["tried"].append({"flags": retry.flags, "ok": retry.ok, "exit_code": retry.exit_code})
+        if retry.ok:
+            final_options = adjusted
+            record["passed_with_tmpfs"] = folders
+    if final_options is hardened:
+        final_options = engine.hardened_options(
+            cap_add,
+            [],
+            "--read-only" not in broken,
+            "--cap-drop ALL" not in broken,
+            "--security-opt no-new-privileges:true" not in broken,
+        )
+    return final_options
 
 
 def _user_flag(result: ProbeResult) -> str:

@@ -1,22 +1,32 @@
-"""Hardening checks of the Dockerfile, the build context, the compose file and the built image.
+"""Hardening checks of the Dockerfile, the build context, the compose file, the built image,
+the resolved digest pins and what running the image showed.
 
-``lint`` parses each target once, runs every rule whose target is there, applies inline
+``lint`` parses each target once, runs every rule whose facts are there, applies inline
 suppressions, and says for each checklist item what was checked. A rule that crashes is
-recorded and the others still run.
+recorded and the others still run. ``check_pins`` and ``check_runtime`` run the rules that read
+the facts the digest-pin and runtime-probe stages produce.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from hardening.errors import HardeningError
 from hardening.model import Finding, Notification, Suppression
-from hardening.rules.base import LintContext, rules
+from hardening.rules.base import LintContext
+from hardening.rules.registry import rules
 from hardening.targets.compose import ComposeModel, find_compose, parse_compose
 from hardening.targets.dockerfile import DockerfileModel, parse_dockerfile
 from hardening.targets.dockerignore import load_dockerignore
 from hardening.targets.image import ImageFacts
+
+if TYPE_CHECKING:
+    from hardening.probes import ProbeOptions, ProbeResult
+    from hardening.supply.pins import Pin
 
 INLINE = re.compile(r"#\s*docker-hardening-ignore\s+([A-Za-z0-9,_-]+)\s*(.*)$")
 
@@ -101,13 +111,12 @@ def _apply_inline(
     return out, notes
 
 
-def lint(inputs: LintInputs) -> LintOutcome:
-    ctx = LintContext(
-        workspace=inputs.workspace, image=inputs.image, min_uid=inputs.min_uid,
-        minimal_bases=inputs.minimal_bases,
-    )  # fmt: skip
+def _read_targets(
+    inputs: LintInputs, ctx: LintContext
+) -> tuple[dict[str, str], list[Notification]]:
+    """Parse what is there into ``ctx``; the texts by path (for inline suppressions)."""
     texts: dict[str, str] = {}
-    notes_early: list[Notification] = []
+    notes: list[Notification] = []
     if inputs.dockerfile_model is not None:
         ctx.dockerfile = inputs.dockerfile_model
         texts[inputs.dockerfile_model.path] = inputs.dockerfile_text
@@ -129,22 +138,37 @@ def lint(inputs: LintInputs) -> LintOutcome:
         error = getattr(ctx.compose, "error", None)
         if error:
             line, why = error
-            notes_early.append(
+            notes.append(
                 Notification(
                     "warning", "hardening checks", f"{rel}:{line}: compose checks skipped: {why}"
                 )
             )
-    available = {
+    return texts, notes
+
+
+def _available(ctx: LintContext) -> set[str]:
+    """The facts in ``ctx`` (see ``base.FACTS``)."""
+    present = {
         "dockerfile": ctx.dockerfile is not None,
         "context": ctx.dockerignore is not None,
         "compose": isinstance(ctx.compose, ComposeModel),
         "image": ctx.image is not None,
+        "pins": ctx.pins is not None,
+        "runtime": ctx.runtime is not None,
     }
+    return {fact for fact, there in present.items() if there}
+
+
+def run_rules(
+    ctx: LintContext, facts: set[str]
+) -> tuple[list[Finding], list[Notification], dict[str, list[str]]]:
+    """Run every rule that reads one of ``facts``: its findings, the crashes, and for each
+    checklist item the rules that ran for it."""
     findings: list[Finding] = []
-    notes: list[Notification] = list(notes_early)
+    notes: list[Notification] = []
     ran: dict[str, list[str]] = {}
     for item in rules():
-        if not available.get(item.doc.target, False):
+        if item.needs not in facts:
             continue
         try:
             produced = list(item.check(ctx))
@@ -160,8 +184,13 @@ def lint(inputs: LintInputs) -> LintOutcome:
         findings.extend(produced)
         for checklist_item in item.doc.checklist:
             ran.setdefault(checklist_item, []).append(item.doc.id)
-    findings, more = _apply_inline(findings, texts)
-    notes.extend(more)
+    return findings, notes, ran
+
+
+def _checked(
+    ctx: LintContext, findings: list[Finding], ran: dict[str, list[str]]
+) -> dict[str, str]:
+    """For each checklist item: what was found, or what was checked and found clean."""
     checked: dict[str, str] = {}
     active = [f for f in findings if not f.suppressed]
     for checklist_item, ids in ran.items():
@@ -176,4 +205,42 @@ def lint(inputs: LintInputs) -> LintOutcome:
         checked.setdefault(
             "C14", "n/a: resource limits are set at run time (no compose file given)"
         )
-    return LintOutcome(tuple(findings), tuple(notes), checked)
+    return checked
+
+
+def lint(inputs: LintInputs) -> LintOutcome:
+    ctx = LintContext(
+        workspace=inputs.workspace, image=inputs.image, min_uid=inputs.min_uid,
+        minimal_bases=inputs.minimal_bases,
+    )  # fmt: skip
+    texts, notes = _read_targets(inputs, ctx)
+    findings, crashed, ran = run_rules(ctx, _available(ctx))
+    notes.extend(crashed)
+    findings, more = _apply_inline(findings, texts)
+    notes.extend(more)
+    return LintOutcome(tuple(findings), tuple(notes), _checked(ctx, findings, ran))
+
+
+def _only(ctx: LintContext, fact: str) -> list[Finding]:
+    findings, crashed, _ = run_rules(ctx, {fact})
+    if crashed:  # fail closed: a stage whose rules did not all run is not complete
+        raise HardeningError(
+            "; ".join(note.message for note in crashed), "report this as a bug in docker-hardening"
+        )
+    return findings
+
+
+def check_pins(dockerfile: DockerfileModel, pins: Sequence[Pin]) -> list[Finding]:
+    """The findings of the rules that read resolved digest pins (they point into
+    ``dockerfile``)."""
+    ctx = LintContext(workspace=Path(), dockerfile=dockerfile, pins=tuple(pins))
+    return _only(ctx, "pins")
+
+
+def check_runtime(result: ProbeResult, options: ProbeOptions) -> list[Finding]:
+    """The findings of the rules that read what running the image showed."""
+    ctx = LintContext(
+        workspace=Path(), runtime=result, min_uid=options.min_uid,
+        allowed_capabilities=options.allowed_capabilities,
+    )  # fmt: skip
+    return _only(ctx, "runtime")

@@ -1,17 +1,20 @@
-"""The rule registry and what a rule sees.
+"""How a rule is declared, and what it sees.
 
-A rule is one module: a :class:`RuleDoc` (its id, name, severity, checklist items, why and fix
-with a before/after example) and one function decorated with :func:`rule` that yields
-findings from a :class:`LintContext`. Ids are grouped by target: DH-D1xx Dockerfile, DH-I2xx
-image, DH-C3xx compose, DH-R4xx runtime (documented by the probes), DH-X5xx build context.
-The registry refuses a duplicate id.
+A rule is one module under ``hardening/rules/<target>/``: a :class:`RuleDoc` (its id, name,
+severity, checklist items, why and fix with a before/after example) and one function decorated
+with :func:`rule` that yields findings from a :class:`LintContext`. Ids are grouped by target:
+DH-D1xx Dockerfile, DH-I2xx image, DH-C3xx compose, DH-R4xx runtime, DH-X5xx build context.
+
+:func:`rule` only marks the function; nothing is registered when a module is imported.
+``hardening.rules.registry`` finds the rule modules itself and refuses a duplicate id.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hardening.model import Finding, Kind, Location, RuleDoc, Severity
 from hardening.targets.compose import ComposeModel
@@ -19,7 +22,14 @@ from hardening.targets.dockerfile import DockerfileModel
 from hardening.targets.dockerignore import DockerIgnore
 from hardening.targets.image import ImageFacts
 
+if TYPE_CHECKING:  # facts made elsewhere; the rules only read them
+    from hardening.probes import ProbeResult
+    from hardening.supply.pins import Pin
+
 Check = Callable[["LintContext"], Iterable[Finding]]
+# The facts a rule can read, each from one producer: the targets' parsers (``lint``), the
+# digest pins resolved against the registry (``check_pins``), the probes (``check_runtime``).
+FACTS = ("dockerfile", "context", "compose", "image", "pins", "runtime")
 
 
 @dataclass
@@ -29,8 +39,11 @@ class LintContext:
     dockerignore: DockerIgnore | None = None
     compose: ComposeModel | None = None
     image: ImageFacts | None = None
+    pins: tuple[Pin, ...] | None = None  # the FROM lines' digests, resolved
+    runtime: ProbeResult | None = None  # what running the image showed
     min_uid: int = 1000
     minimal_bases: tuple[str, ...] = ()
+    allowed_capabilities: frozenset[str] = frozenset()
     evidence: dict[str, str] = field(default_factory=dict)
 
     def finding(
@@ -41,6 +54,7 @@ class LintContext:
         line: int = 0,
         path: str | None = None,
         key: str = "",
+        properties: tuple[tuple[str, str], ...] = (),
         severity: Severity | None = None,
         confidence: str = "high",
         image_path: str = "",
@@ -63,7 +77,7 @@ class LintContext:
             checklist=doc.checklist,
             fix=fix or doc.fix,
             confidence=confidence,
-            properties=(("key", key),) if key else (),
+            properties=((("key", key),) if key else ()) + properties,
         )
 
 
@@ -71,48 +85,30 @@ class LintContext:
 class Rule:
     doc: RuleDoc
     check: Check
+    needs: str  # the fact it reads (one of FACTS): the rule runs only when that is there
 
 
-_RULES: dict[str, Rule] = {}
-_DOCS: dict[str, RuleDoc] = {}
+MARK = "__hardening_rule__"
 
 
-def _claim(doc: RuleDoc) -> None:
-    if doc.id in _DOCS:
-        raise ValueError(f"duplicate rule id {doc.id}")
-    if any(d.name == doc.name for d in _DOCS.values()):
-        raise ValueError(f"duplicate rule name {doc.name}")
-    _DOCS[doc.id] = doc
+def rule(doc: RuleDoc, *, needs: str = "") -> Callable[[Check], Check]:
+    """Mark ``check`` as the rule documented by ``doc``; it reads ``needs`` (default: the
+    doc's target). The registry finds marked functions in the rule modules."""
+    fact = needs or doc.target
+    if fact not in FACTS:
+        raise ValueError(f"{doc.id}: unknown fact {fact!r} (one of {', '.join(FACTS)})")
 
-
-def rule(doc: RuleDoc) -> Callable[[Check], Check]:
-    """Register ``check`` as the rule documented by ``doc``."""
-
-    def register(check: Check) -> Check:
-        _claim(doc)
-        _RULES[doc.id] = Rule(doc, check)
+    def mark(check: Check) -> Check:
+        vars(check)[MARK] = Rule(doc, check, fact)
         return check
 
-    return register
+    return mark
 
 
-def register_doc(doc: RuleDoc) -> None:
-    """Document a check that runs elsewhere (the runtime probes)."""
-    if _DOCS.get(doc.id) == doc:
-        return
-    _claim(doc)
-
-
-def rules() -> Iterator[Rule]:
-    from hardening.rules import catalog  # noqa: F401  (imports every rule module once)
-
-    return iter(sorted(_RULES.values(), key=lambda r: r.doc.id))
-
-
-def docs() -> dict[str, RuleDoc]:
-    from hardening.rules import catalog  # noqa: F401
-
-    return dict(_DOCS)
+def marked(value: object) -> Rule | None:
+    """The rule ``value`` was marked as, if it is a rule's check."""
+    found = getattr(value, MARK, None)
+    return found if isinstance(found, Rule) else None
 
 
 def doc(

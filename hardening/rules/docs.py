@@ -81,9 +81,9 @@ def reference(docs: list[RuleDoc]) -> str:
 
 
 def main() -> None:
-    from hardening.pipeline import all_rule_docs
+    from hardening.rules.registry import all_docs
 
-    print(reference(sorted(all_rule_docs().values(), key=lambda d: d.id)), end="")
+    print(reference(all_docs()), end="")
 
 
 if __name__ == "__main__":

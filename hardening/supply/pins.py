@@ -1,10 +1,11 @@
-"""Digest pins that can be applied as they are.
+"""Digest pins: the facts, and the fixes that can be applied as they are.
 
 For every FROM that is not pinned, the tag is resolved to its current digest and the exact
-replacement line is put in the finding's fix (and in SARIF ``fixes``). For pins that exist,
-the tag is resolved too: a different digest means the pin is stale, and the pinned image's
-age is reported. A registry that cannot be reached leaves the finding as it was, with the
-reason; it never fails the scan.
+replacement line is put in the digest-pin finding's fix (and in SARIF ``fixes``). For pins that
+exist, the tag is resolved too, and the pinned image's age read: the rule DH-D123
+(``hardening/rules/dockerfile/d123_base_image_pin_stale.py``) reports a pin whose tag now
+points at another digest. A registry that cannot be reached leaves the finding as it was, with
+the reason; it never fails the scan.
 """
 
 from __future__ import annotations
@@ -12,20 +13,9 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, replace
 
-from hardening.model import Finding, Kind, Location, RuleDoc, Severity
+from hardening.model import Finding
 from hardening.supply.registry import Registry, parse_reference
 from hardening.targets.dockerfile import DockerfileModel, Stage
-
-STALE = RuleDoc(
-    "DH-D123", "base-image-pin-stale", "A pinned base image has a newer build", Severity.LOW, Kind.MISCONFIGURATION,
-    ("C08", "C16"),
-    "The FROM is pinned by digest, but its tag now points at a different digest: the pin holds back "
-    "the fixes published since.",
-    "Update the digest (the finding gives the exact line), and let Renovate (docker:pinDigests) or "
-    "Dependabot keep pins fresh.",
-    example_bad="FROM debian:12-slim@sha256:<old>", example_good="FROM debian:12-slim@sha256:<current>",
-    owasp="A06", target="dockerfile",
-)  # fmt: skip
 
 RENOVATE = """{
   "$schema": "https://docs.renovatebot.com/renovate-schema.json",
@@ -125,7 +115,7 @@ def resolve_pins(model: DockerfileModel, registry: Registry | None = None) -> li
 
 
 def apply_pins(findings: list[Finding], pins: list[Pin], path: str) -> list[Finding]:
-    """Put the exact replacement line in the digest-pin findings; add stale-pin findings."""
+    """Put the exact replacement line in the digest-pin findings (DH-D107)."""
     by_line = {pin.line: pin for pin in pins}
     out = []
     for finding in findings:
@@ -146,28 +136,4 @@ def apply_pins(findings: list[Finding], pins: list[Pin], path: str) -> list[Find
                     finding, message=f"{finding.message} (digest not resolved: {pin.note})"
                 )
         out.append(finding)
-    for pin in pins:
-        if pin.stale:
-            age = (
-                f"; the pinned image is {pin.age_days} days old" if pin.age_days is not None else ""
-            )
-            replacement = pin.original.replace(pin.digest, pin.current)
-            out.append(
-                Finding(
-                    STALE.id,
-                    STALE.kind,
-                    STALE.severity,
-                    STALE.title,
-                    f"the tag now points at {pin.current[:19]}…, not the pinned {pin.digest[:19]}…{age}",
-                    location=Location(path=path, line=pin.line, end_line=pin.line),
-                    tools=("docker-hardening",),
-                    checklist=STALE.checklist,
-                    fix=f"Replace line {pin.line} with: {replacement}",
-                    properties=(
-                        ("key", pin.original),
-                        ("replacement", replacement),
-                        ("digest", pin.current),
-                    ),
-                )  # fmt: skip
-            )
     return out

@@ -21,12 +21,12 @@ from hardening.probes import (
     engine,
     format_result,
     hostproc,
-    judge,
     probe_image,
 )
 from hardening.probes.capabilities import DOCKER_DEFAULTS
 from hardening.probes.engine import HELPER_REPOSITORY, RUN_LABEL
 from hardening.report.markdown import runtime_section
+from hardening.rules import check_runtime
 from tests.support.engine import BUSYBOX_IMAGE, build_image, busybox_binary
 
 pytestmark = pytest.mark.docker
@@ -84,7 +84,7 @@ def test_root_image_with_docker_defaults_and_hardened_caps(make_image, docker_cl
     assert result.hardened["no_new_privs"] is True
     assert result.trial["passed"] is True
     assert result.overrides == []  # a long-running image is observed without touching it
-    assert {f.rule_id for f in judge(result, _options())} == {"DH-R401", "DH-R404"}
+    assert {f.rule_id for f in check_runtime(result, _options())} == {"DH-R401", "DH-R404"}
     _no_leftovers(docker_client, result.run_id)
 
 
@@ -99,7 +99,7 @@ def test_named_non_root_user(make_image, docker_client) -> None:  # type: ignore
         result.user["uid"] == 10001 and result.user["gid"] == 10001 and result.user["name"] == "app"
     )
     assert result.capabilities["effective"] == []
-    assert judge(result, _options()) == []
+    assert check_runtime(result, _options()) == []
     _no_leftovers(docker_client, result.run_id)
 
 
@@ -116,7 +116,7 @@ def test_user_that_does_not_exist_is_explained(make_image, docker_client) -> Non
     image = make_image("ghost", f'FROM {BUSYBOX_IMAGE}\nUSER ghost\nCMD ["sleep", "3600"]\n')
     result = probe_image(docker_client, image, _options())
     assert "ghost" in result.start_error
-    findings = judge(result, _options())
+    findings = check_runtime(result, _options())
     assert [f.rule_id for f in findings] == ["DH-R403"]
     _no_leftovers(docker_client, result.run_id)
 
@@ -155,7 +155,7 @@ def test_entrypoint_writing_to_root_fails_read_only_and_is_diagnosed(
     assert trial.get("passed_with_tmpfs") == ["/var/app"]
     assert "--tmpfs /var/app" in trial["recommended_flags"]
     assert "- /var/app" in trial["compose_snippet"]
-    findings = judge(result, _options())
+    findings = check_runtime(result, _options())
     assert [f.rule_id for f in findings] == ["DH-R407"]
     assert "/var/app/state" in findings[0].message
     _no_leftovers(docker_client, result.run_id)
@@ -188,7 +188,7 @@ def test_healthcheck_must_turn_healthy(make_image, docker_client) -> None:  # ty
     )
     result = probe_image(docker_client, image, _options())
     assert result.trial["healthy"] is False
-    assert any(f.rule_id == "DH-R410" for f in judge(result, _options()))
+    assert any(f.rule_id == "DH-R410" for f in check_runtime(result, _options()))
     _no_leftovers(docker_client, result.run_id)
 
 
@@ -272,7 +272,7 @@ def test_shell_less_image_is_read_from_the_hosts_proc_without_a_helper_image(
     assert result.observed_by.endswith("/status")
     assert result.hardened["observed_by"].startswith("read from the host's /proc/")
     _assert_shell_less_facts(result)
-    assert judge(result, _unaided()) == []
+    assert check_runtime(result, _unaided()) == []
     assert result.to_json()["observed_by"] == result.observed_by
     assert f"observed: {result.observed_by}" in format_result(result)
     report = Report(findings=(), runtime=runtime_facts(result.to_json()))

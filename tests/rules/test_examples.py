@@ -1,37 +1,45 @@
-"""Every Dockerfile rule's own before/after examples are its fixtures: the "before" fires, the
-"after" stays silent."""
+"""Every rule fires on its fixture's "bad" inputs and stays silent on its "good" ones (its own
+documented before/after examples where they are enough, see ``tests/rules/cases``), and the
+registry finds every rule, one module each, whatever was imported before."""
 
 from __future__ import annotations
 
+import importlib
+import json
+import pkgutil
+import subprocess
+import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
-from hardening.rules.registry import all_docs
-from tests.rules.helpers import fires, lint_texts
+from hardening.model import Finding, RuleDoc
+from hardening.rules.base import LintContext, Rule, marked, rule
+from hardening.rules.registry import TARGETS, all_docs, collect, rule_modules, rules
+from tests.rules.cases import case_for, run
+from tests.rules.helpers import fires
 
-DOCKERFILE_DOCS = [
-    d for d in all_docs() if d.target == "dockerfile" and d.example_bad and d.example_good
-]
-# Rules whose trigger needs more than a Dockerfile fragment (a build context without
-# .dockerignore, a global property of the file) are tested in their own files.
-NEEDS_CONTEXT = {"DH-D111", "DH-D105", "DH-D119", "DH-D102", "DH-D104"}
+ROOT = Path(__file__).resolve().parents[2]
 
 
-def _complete(snippet: str) -> str:
-    if any(line.strip().upper().startswith("FROM ") for line in snippet.splitlines()):
-        return snippet + "\n"
-    return "FROM debian:12-slim@sha256:" + "a" * 64 + "\n" + snippet + "\n"
+@pytest.mark.parametrize("item", rules(), ids=lambda item: item.doc.id)
+def test_bad_fires_and_good_is_silent(item: Rule, tmp_path: Path) -> None:
+    case = case_for(item)
+    assert case is not None, (
+        f"{item.doc.id} has no fixture: give it before/after examples that show it, or a case "
+        f"in tests/rules/cases/{item.doc.target}.py"
+    )
+    assert fires(run(case.bad, tmp_path / "bad"), item.doc.id), f"{item.doc.id} did not fire"
+    assert not fires(run(case.good, tmp_path / "good"), item.doc.id), f"{item.doc.id} fired"
 
 
-@pytest.mark.parametrize(
-    "doc", [d for d in DOCKERFILE_DOCS if d.id not in NEEDS_CONTEXT], ids=lambda d: d.id
-)
-def test_before_fires_and_after_is_silent(doc, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    before = lint_texts(tmp_path / "before", _complete(doc.example_bad))
-    after = lint_texts(tmp_path / "after", _complete(doc.example_good))
-    assert fires(before, doc.id), f"{doc.id} did not fire on its own 'before' example"
-    assert not fires(after, doc.id), f"{doc.id} fired on its own 'after' example"
+def test_every_hand_made_case_is_for_a_rule() -> None:
+    from tests.rules.cases import context, dockerfile, image, runtime
+
+    known = {item.doc.id for item in rules()}
+    for module in (dockerfile, context, image, runtime):
+        assert set(module.CASES) <= known, module.__name__
 
 
 def test_every_rule_is_documented_completely() -> None:
@@ -44,16 +52,94 @@ def test_every_rule_is_documented_completely() -> None:
         assert all(item.startswith("C") for item in doc.checklist)
 
 
-def test_registry_refuses_a_duplicate_id() -> None:
-    from hardening.rules.base import register_doc
+def test_each_rule_is_one_module_named_after_it_under_its_target() -> None:
+    for module in rule_modules():
+        declared = [r for r in (marked(v) for v in vars(module).values()) if r is not None]
+        assert len(declared) == 1, f"{module.__name__} declares {len(declared)} rules"
+        doc = declared[0].doc
+        package, name = module.__name__.rsplit(".", 1)
+        assert package == f"hardening.rules.{doc.target}", module.__name__
+        assert name.startswith(doc.id.removeprefix("DH-").lower() + "_"), module.__name__
 
+
+def _module(name: str, doc: RuleDoc) -> ModuleType:
+    """A rule module declaring ``doc``."""
+
+    @rule(doc)
+    def check(ctx: LintContext) -> list[Finding]:
+        return []
+
+    module = ModuleType(name)
+    vars(module)["check"] = check
+    return module
+
+
+def test_the_registry_refuses_a_duplicate_id_or_name() -> None:
     existing = all_docs()[0]
+    fields = {f: getattr(existing, f) for f in existing.__slots__}
+    same_id = RuleDoc(**{**fields, "name": "other-name"})
     with pytest.raises(ValueError, match="duplicate rule id"):
-        register_doc(
-            type(existing)(
-                **{**{f: getattr(existing, f) for f in existing.__slots__}, "name": "other-name"}
-            )
-        )
+        collect([_module("a", existing), _module("b", same_id)])
+    same_name = RuleDoc(**{**fields, "id": "DH-D199"})
+    with pytest.raises(ValueError, match="duplicate rule name"):
+        collect([_module("a", existing), _module("b", same_name)])
+
+
+def test_a_rule_must_read_a_known_fact() -> None:
+    with pytest.raises(ValueError, match="unknown fact"):
+        rule(all_docs()[0], needs="weather")
+
+
+def _fresh(code: str) -> dict[str, object]:
+    """Run ``code`` in a new interpreter (nothing imported yet); it prints one JSON value."""
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout
+    result: dict[str, object] = json.loads(out)
+    return result
+
+
+def test_all_docs_is_complete_whatever_was_imported_first() -> None:
+    first = _fresh(
+        "import json; from hardening.rules.registry import all_docs\n"
+        "print(json.dumps({'ids': [d.id for d in all_docs()]}))"
+    )
+    later = _fresh(
+        "import json, hardening.pipeline, hardening.probes, hardening.supply.pins, hardening.cli\n"
+        "from hardening.rules.registry import all_docs\n"
+        "print(json.dumps({'ids': [d.id for d in all_docs()]}))"
+    )
+    ids = first["ids"]
+    assert ids == later["ids"] == [d.id for d in all_docs()]
+    assert isinstance(ids, list)
+    assert "DH-D123" in ids and {f"DH-R4{n:02d}" for n in range(1, 12)} <= set(ids)
+    assert {d.target for d in all_docs()} == set(TARGETS)
+
+
+def test_the_rules_import_no_engine_registry_or_pipeline_code() -> None:
+    loaded = _fresh(
+        "import json, sys; from hardening.rules.registry import all_docs; all_docs()\n"
+        "print(json.dumps({'modules': sorted(sys.modules)}))"
+    )["modules"]
+    assert isinstance(loaded, list)
+    forbidden = [
+        m for m in loaded
+        if m.split(".")[0] in ("docker", "requests")
+        or m.startswith(("hardening.pipeline", "hardening.adapters"))
+    ]  # fmt: skip
+    assert forbidden == []
+
+
+def test_only_the_rules_define_rules() -> None:
+    """The probes and the digest pins produce facts; no rule documentation lives there."""
+    import hardening.probes
+    import hardening.supply
+
+    for package in (hardening.probes, hardening.supply):
+        for info in pkgutil.iter_modules(package.__path__):
+            module = importlib.import_module(f"{package.__name__}.{info.name}")
+            docs = [name for name, value in vars(module).items() if isinstance(value, RuleDoc)]
+            assert docs == [], f"{module.__name__} defines {docs}"
 
 
 def test_every_checklist_item_a_static_or_image_check_can_judge_has_a_rule() -> None:
@@ -63,11 +149,9 @@ def test_every_checklist_item_a_static_or_image_check_can_judge_has_a_rule() -> 
 
 
 def test_rules_reference_is_current() -> None:
-    from hardening.pipeline import all_rule_docs
     from hardening.rules.docs import reference
 
-    current = reference(sorted(all_rule_docs().values(), key=lambda d: d.id))
-    on_disk = (Path(__file__).resolve().parents[2] / "docs" / "rules.md").read_text()
-    assert on_disk == current, (
+    on_disk = (ROOT / "docs" / "rules.md").read_text()
+    assert on_disk == reference(all_docs()), (
         "docs/rules.md is stale: run `python -m hardening.rules.docs > docs/rules.md`"
     )

@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from hardening.model import Finding, Kind, Location, Severity
+from hardening.rules import check_pins
 from hardening.supply.pins import apply_pins, resolve_pins
 from hardening.supply.registry import Registry, parse_reference
 from hardening.targets.dockerfile import parse_dockerfile
@@ -78,7 +79,7 @@ def test_stale_pin_is_reported_with_the_new_line_and_the_age(
     model = parse_dockerfile(f"FROM {registry}/dh/app:stable@{old}\n", "Dockerfile")
     (pin,) = resolve_pins(model)
     assert pin.stale and pin.current == new and pin.age_days is not None and pin.age_days >= 0
-    (stale,) = apply_pins([], [pin], "Dockerfile")
+    (stale,) = check_pins(model, [pin])
     assert stale.rule_id == "DH-D123" and new in stale.fix and old not in stale.fix
 
 

@@ -1,0 +1,30 @@
+from collections.abc import Iterator
+
+from hardening.model import Finding, Kind, Severity
+from hardening.probes.capabilities import DOCKER_DEFAULTS
+from hardening.rules.base import LintContext, doc, rule
+from hardening.rules.runtime._probe import allowed, started
+
+DOC = doc(
+    "DH-R405",
+    "runtime-capabilities-beyond-default",
+    "PID 1 has capabilities beyond Docker's default set",
+    Severity.HIGH,
+    ("C05",),
+    "The engine grants more than its 14 default capabilities.",
+    "Check the daemon and the run flags; drop ALL and add back only what is needed.",
+    target="runtime",
+    owasp="A01",
+    kind=Kind.RUNTIME,
+)
+
+
+@rule(DOC)
+def check(ctx: LintContext) -> Iterator[Finding]:
+    probe = started(ctx)
+    if probe is None:
+        return
+    bounding = set(probe.capabilities.get("bounding", []))
+    extra = sorted(bounding - DOCKER_DEFAULTS - allowed(ctx))
+    if extra:
+        yield ctx.finding(DOC, f"the bounding set has {', '.join(extra)} beyond Docker's defaults")
