@@ -39,13 +39,14 @@ def _once(example: str, folder: Path) -> dict[str, float]:
     from hardening.model import RunStatus
     from hardening.pipeline import run_scan
     from hardening.request import ScanRequest
+    from hardening.settings import Settings
     from tests.support.engine import BUSYBOX_IMAGE, DEBIAN_IMAGE
 
     os.environ["HARDENING_HELPER_IMAGE"] = BUSYBOX_IMAGE
     context = ROOT / "examples" / example
     request = ScanRequest(
         workspace=ROOT, context=context, dockerfile=context / "Dockerfile",
-        build_args=(("BASE_IMAGE", DEBIAN_IMAGE),), scanners_explicit=True, trial_grace_s=GRACE,
+        build_args=(("BASE_IMAGE", DEBIAN_IMAGE),), scanners_explicit=True, settings=Settings(grace_s=GRACE),
         sarif_path=folder / "out.sarif", summary_path=folder / "out.md", keep_image=False,
         db_cache_dir=folder / "cache", trivy_db_repositories=("127.0.0.1:9/aquasec/trivy-db:2",),
     )  # fmt: skip

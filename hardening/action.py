@@ -9,11 +9,11 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from hardening.errors import ExitCode, HardeningError, UsageError
-from hardening.model import Severity
 from hardening.request import (
     ScanRequest,
     check_build_inputs,
@@ -25,8 +25,8 @@ from hardening.request import (
     parse_kinds,
     parse_scanners,
     positive_seconds,
-    resolve_settings,
 )
+from hardening.settings import resolve
 
 # Every input action.yml declares, with its default; a test keeps the two in step.
 INPUT_DEFAULTS: dict[str, str] = {
@@ -57,6 +57,7 @@ INPUT_DEFAULTS: dict[str, str] = {
     "db-timeout": "300",
     "db-max-age": "7",
     "config-file": ".hardening.yml",
+    "outputs": "",
     "sbom": "cyclonedx",
 }
 
@@ -175,13 +176,13 @@ def action_paths(inputs: Inputs, environ: Mapping[str, str], sbom_format: str) -
     )  # fmt: skip
 
 
-def _given(inputs: Inputs) -> dict[str, object]:
+def _given(inputs: Inputs) -> dict[str, object | None]:
     """Validate every setting input; the ones left at their default then defer to the file."""
     fail_on_value = parse_fail_on(inputs.get("fail-on"))
     kinds = parse_kinds(inputs.get("fail-on-kinds"))
     ignore_unfixed, probes = inputs.flag("ignore-unfixed"), inputs.flag("probes")
     grace = inputs.number("trial-grace-period")
-    given: dict[str, object] = {
+    given: dict[str, object | None] = {
         "fail-on": (fail_on_value or "none") if inputs.given("fail-on") is not None else None,
         "fail-on-kinds": kinds if inputs.given("fail-on-kinds") is not None else None,
         "ignore-unfixed": ignore_unfixed if inputs.given("ignore-unfixed") is not None else None,
@@ -191,6 +192,46 @@ def _given(inputs: Inputs) -> dict[str, object]:
     return given
 
 
+def _outputs(
+    inputs: Inputs, environ: Mapping[str, str], workspace: Path
+) -> tuple[tuple[str, Path], ...]:
+    """The ``outputs`` input: one FORMAT=PATH per line, each path kept in the workspace."""
+    from hardening.outputs import parse_output
+
+    roots = allowed_roots(workspace, environ)
+    found = []
+    for line in inputs.get("outputs").splitlines():
+        if line.strip():
+            name, path = parse_output(line.strip())
+            found.append((name, confined("outputs", str(path), workspace, roots)))
+    return tuple(found)
+
+
+def _scanner_fields(
+    inputs: Inputs, environ: Mapping[str, str]
+) -> tuple[dict[str, Any], tuple[tuple[str, str], ...]]:
+    trivy_db, trivy_db_source = db_repositories(
+        inputs.get("trivy-db-repository"), "TRIVY_DB_REPOSITORY", environ
+    )
+    java_db, java_db_source = db_repositories(
+        inputs.get("trivy-java-db-repository"), "TRIVY_JAVA_DB_REPOSITORY", environ
+    )
+    fields: dict[str, Any] = {
+        "scanners": parse_scanners(inputs.get("scanners")),
+        "scanners_explicit": True,  # the action always asks for its scanners by name
+        "scanner_timeout_s": inputs.seconds("scanner-timeout"),
+        "trivy_db_repositories": trivy_db,
+        "trivy_java_db_repositories": java_db,
+        "db_timeout_s": inputs.seconds("db-timeout"),
+        "db_max_age_s": 86400.0 * inputs.seconds("db-max-age", "days"),
+    }
+    sources = (
+        ("trivy-db-repository", trivy_db_source),
+        ("trivy-java-db-repository", java_db_source),
+    )
+    return fields, sources
+
+
 def request_from_inputs(environ: Mapping[str, str]) -> ScanRequest:
     inputs = Inputs(environ)
     sbom_format = _sbom_format(inputs.get("sbom"))
@@ -198,18 +239,11 @@ def request_from_inputs(environ: Mapping[str, str]) -> ScanRequest:
     lines = inputs.get("build-secrets").splitlines()
     secrets = tuple(parse_build_secret(line) for line in lines if line.strip())
     given = _given(inputs)
+    scanner_fields, scanner_sources = _scanner_fields(inputs, environ)
+    outputs = _outputs(inputs, environ, paths.workspace)
     config = load_policy(paths.config, paths.workspace, inputs.given("config-file") is not None)
-    settings, sources = resolve_settings(given, config)
-    trivy_db, trivy_db_source = db_repositories(
-        inputs.get("trivy-db-repository"), "TRIVY_DB_REPOSITORY", environ
-    )
-    java_db, java_db_source = db_repositories(
-        inputs.get("trivy-java-db-repository"), "TRIVY_JAVA_DB_REPOSITORY", environ
-    )
-    sources += (
-        ("trivy-db-repository", trivy_db_source),
-        ("trivy-java-db-repository", java_db_source),
-    )
+    settings = resolve(given, config)
+    settings = replace(settings, sources=settings.sources + scanner_sources)
     return ScanRequest(
         workspace=paths.workspace,
         context=paths.context if paths.context.is_dir() else None,
@@ -220,33 +254,21 @@ def request_from_inputs(environ: Mapping[str, str]) -> ScanRequest:
         platform=inputs.get("platform"),
         image=inputs.get("image"),
         compose_file=paths.compose,
-        scanners=parse_scanners(inputs.get("scanners")),
-        scanners_explicit=True,  # the action always asks for its scanners by name
-        scanner_timeout_s=inputs.seconds("scanner-timeout"),
         db_cache_dir=paths.db_cache,
-        trivy_db_repositories=trivy_db,
-        trivy_java_db_repositories=java_db,
-        db_timeout_s=inputs.seconds("db-timeout"),
-        db_max_age_s=86400.0 * inputs.seconds("db-max-age", "days"),
-        probes=bool(settings["probes"]),
-        trial_grace_s=float(settings["grace-period"]),  # type: ignore[arg-type]
-        fail_on=settings["fail-on"] if isinstance(settings["fail-on"], Severity) else None,
-        fail_on_kinds=settings["fail-on-kinds"],  # type: ignore[arg-type]
-        ignore_unfixed=bool(settings["ignore-unfixed"]),
         config=config,
+        settings=settings,
         sbom_format=sbom_format,
         sbom_path=paths.sbom,
-        on_tool_failure=str(settings["on-tool-failure"]),
-        min_uid=int(settings["min-uid"]),  # type: ignore[call-overload]
-        settings_source=sources,
         sarif_path=paths.sarif,
         summary_path=paths.summary,
+        extra_outputs=outputs,
         category=inputs.get("category"),
         extra={
             "comment": str(inputs.flag("comment")).lower(),
             "check-run": str(inputs.flag("check-run")).lower(),
             "config-file": inputs.get("config-file"),
         },
+        **scanner_fields,
     )
 
 

@@ -12,11 +12,12 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from hardening import __version__
 from hardening.errors import ExitCode, HardeningError, UsageError
-from hardening.model import Severity
 from hardening.request import (
     GATE_LEVELS,
     ScanRequest,
@@ -24,13 +25,11 @@ from hardening.request import (
     db_repositories,
     load_policy,
     parse_build_secret,
-    parse_fail_on,
     parse_key_values,
-    parse_kinds,
     parse_scanners,
     positive_seconds,
-    resolve_settings,
 )
+from hardening.settings import given_from_flags, resolve
 
 EXIT_CODES_HELP = (
     "exit codes: 0 passed; 1 the gate failed on findings; 2 usage or configuration error; "
@@ -41,6 +40,22 @@ EXIT_CODES_HELP = (
 def _add_output_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sarif", metavar="PATH", help="write the SARIF file here")
     parser.add_argument("--summary", metavar="PATH", help="write the Markdown summary here")
+    parser.add_argument(
+        "--output", action="append", default=[], metavar="FORMAT=PATH",
+        help="also write this format (repeatable): " + ", ".join(output_formats()),
+    )  # fmt: skip
+
+
+def scanner_names() -> list[str]:
+    from hardening.scanners import registry
+
+    return list(registry.names())
+
+
+def output_formats() -> list[str]:
+    from hardening.report.formats import formats
+
+    return list(formats())
 
 
 def _add_gate_options(parser: argparse.ArgumentParser) -> None:
@@ -63,32 +78,15 @@ def _add_gate_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="hardening",
-        description="Build, scan, check and probe a Docker image; write one SARIF file.",
-        epilog=EXIT_CODES_HELP,
-    )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.required = True
-
-    scan = sub.add_parser(
-        "scan",
-        help="the whole pipeline: build, scan, check, probe, report",
-        epilog=EXIT_CODES_HELP,
-    )
+def _add_build_options(scan: argparse.ArgumentParser) -> None:
     scan.add_argument("context", nargs="?", default=".", help="build context (default .)")
     scan.add_argument("-f", "--dockerfile", metavar="PATH", help="default: CONTEXT/Dockerfile")
     scan.add_argument("--target", default="", help="build this stage")
     scan.add_argument("--build-arg", action="append", default=[], metavar="NAME=VALUE")
     scan.add_argument(
-        "--secret",
-        action="append",
-        default=[],
-        metavar="id=NAME,src=FILE|env=VAR",
+        "--secret", action="append", default=[], metavar="id=NAME,src=FILE|env=VAR",
         help="a BuildKit build secret (its value is never printed)",
-    )
+    )  # fmt: skip
     scan.add_argument("--platform", default="")
     scan.add_argument("-t", "--tag", action="append", default=[], help="also tag the build")
     scan.add_argument("--image", default="", help="scan this existing image; skip the build")
@@ -96,11 +94,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--image-archive", metavar="PATH", help="scan this docker-archive; skip build and export"
     )
     scan.add_argument("--compose-file", metavar="PATH")
+    scan.add_argument("--workspace", metavar="DIR", help="repository root (default: cwd)")
+
+
+def _add_scanner_options(scan: argparse.ArgumentParser) -> None:
     scan.add_argument(
-        "--scanners",
-        default=None,
-        help="trivy,grype (default: both when installed; named scanners must succeed)",
-    )
+        "--scanners", default=None,
+        help="comma-separated, of: " + ", ".join(scanner_names())
+        + " (default: every one that is installed; named scanners must succeed)",
+    )  # fmt: skip
     scan.add_argument("--scanner-timeout", default="900", metavar="SECONDS")
     scan.add_argument("--db-cache-dir", metavar="DIR", help="vulnerability database cache")
     scan.add_argument(
@@ -115,6 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="bound of the database update (default 300)")  # fmt: skip
     scan.add_argument("--db-max-age", default="7", metavar="DAYS",
                       help="use a cached database up to this age when no repository answers")  # fmt: skip
+
+
+def _add_scan_options(scan: argparse.ArgumentParser) -> None:
     scan.add_argument("--no-probes", action="store_true", help="do not run the image")
     scan.add_argument("--trial-grace", type=float, default=None, metavar="SECONDS")
     scan.add_argument("--ignore-unfixed", action="store_true", default=None)
@@ -122,28 +127,14 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--sbom", default="cyclonedx", choices=["cyclonedx", "spdx", "none"],
                       help="SBOM format, written beside the SARIF file (default cyclonedx)")  # fmt: skip
     scan.add_argument("--sbom-file", metavar="PATH", help="where to write the SBOM")
+    scan.add_argument("--gitlab-report", metavar="PATH", help="same as --output gitlab=PATH")
     scan.add_argument(
-        "--gitlab-report", metavar="PATH", help="also write GitLab's container-scanning report"
-    )
-    scan.add_argument(
-        "--no-pin-lookup",
-        action="store_true",
+        "--no-pin-lookup", action="store_true",
         help="do not look up base images' current digests in their registries",
-    )
-    scan.add_argument("--workspace", metavar="DIR", help="repository root (default: cwd)")
-    _add_gate_options(scan)
-    _add_output_options(scan)
+    )  # fmt: skip
 
-    lint = sub.add_parser(
-        "lint", help="static checks only (Dockerfile, .dockerignore, compose); no Docker needed"
-    )
-    lint.add_argument("paths", nargs="*", default=["."], help="Dockerfiles or folders")
-    lint.add_argument("--compose-file", metavar="PATH")
-    lint.add_argument("--target", default="")
-    lint.add_argument("--workspace", metavar="DIR")
-    _add_gate_options(lint)
-    _add_output_options(lint)
 
+def _add_other_commands(sub: Any) -> None:
     probe = sub.add_parser("probe", help="run an image and report its real runtime")
     probe.add_argument("image")
     probe.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -161,6 +152,33 @@ def build_parser() -> argparse.ArgumentParser:
     rules = sub.add_parser("rules", help="list the rules, or explain one")
     rules.add_argument("rule_id", nargs="?", metavar="ID")
     rules.add_argument("--json", action="store_true", help="every rule's metadata as JSON")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hardening",
+        description="Build, scan, check and probe a Docker image; write one SARIF file.",
+        epilog=EXIT_CODES_HELP,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    scan = sub.add_parser(
+        "scan", help="the whole pipeline: build, scan, check, probe, report", epilog=EXIT_CODES_HELP
+    )
+    for add in (_add_build_options, _add_scanner_options, _add_scan_options, _add_gate_options,
+                _add_output_options):  # fmt: skip
+        add(scan)
+    lint = sub.add_parser(
+        "lint", help="static checks only (Dockerfile, .dockerignore, compose); no Docker needed"
+    )
+    lint.add_argument("paths", nargs="*", default=["."], help="Dockerfiles or folders")
+    lint.add_argument("--compose-file", metavar="PATH")
+    lint.add_argument("--target", default="")
+    lint.add_argument("--workspace", metavar="DIR")
+    _add_gate_options(lint)
+    _add_output_options(lint)
+    _add_other_commands(sub)
     return parser
 
 
@@ -171,105 +189,97 @@ def _workspace(value: str | None) -> Path:
     return path.resolve()
 
 
-def scan_request_from_args(args: argparse.Namespace) -> ScanRequest:
-    workspace = _workspace(args.workspace)
+def _image_inputs(args: argparse.Namespace) -> tuple[Path | None, Path | None, Path | None]:
+    """(context, Dockerfile, image archive), checked."""
     if args.image and args.image_archive:
         raise UsageError("--image and --image-archive exclude each other", "pass only one")
     context: Path | None = Path(args.context)
-    dockerfile: Path | None = (
-        Path(args.dockerfile) if args.dockerfile else Path(args.context) / "Dockerfile"
-    )
-    image_archive = Path(args.image_archive) if args.image_archive else None
-    if args.image or image_archive:
-        if image_archive is not None and not image_archive.is_file():
-            raise UsageError(f"image archive {image_archive} does not exist", "check the path")
-        # Without a build, a Dockerfile is still used for the checks and locations if present.
-        if dockerfile is not None and not dockerfile.is_file():
-            if args.dockerfile:
-                raise UsageError(f"Dockerfile {dockerfile} does not exist", "check --dockerfile")
-            dockerfile = None
-        if context is not None and not context.is_dir():
-            context = None
-    else:
+    dockerfile: Path | None = Path(args.dockerfile or Path(args.context) / "Dockerfile")
+    archive = Path(args.image_archive) if args.image_archive else None
+    if not (args.image or archive):
         assert context is not None and dockerfile is not None
         check_build_inputs(context, dockerfile)
-    compose = Path(args.compose_file) if args.compose_file else None
-    if compose is not None and not compose.is_file():
-        raise UsageError(f"compose file {compose} does not exist", "check --compose-file")
-    explicit = args.scanners is not None
-    scanners = parse_scanners(args.scanners) if explicit else ("trivy", "grype")
-    config = load_policy(Path(args.config) if args.config else None, workspace, bool(args.config))
-    given: dict[str, object] = {
-        "fail-on": parse_fail_on(args.fail_on) if args.fail_on is not None else None,
-        "fail-on-kinds": parse_kinds(args.fail_on_kinds)
-        if args.fail_on_kinds is not None
-        else None,
-        "ignore-unfixed": args.ignore_unfixed,
-        "probes": False if args.no_probes else None,
-        "grace-period": args.trial_grace,
-    }
-    if given["fail-on"] is None and args.fail_on is not None:
-        given["fail-on"] = "none"
-    settings, sources = resolve_settings(given, config)
+        return context.resolve(), dockerfile.resolve(), None
+    if archive is not None and not archive.is_file():
+        raise UsageError(f"image archive {archive} does not exist", "check the path")
+    # Without a build, a Dockerfile is still used for the checks and locations if present.
+    if dockerfile is not None and not dockerfile.is_file():
+        if args.dockerfile:
+            raise UsageError(f"Dockerfile {dockerfile} does not exist", "check --dockerfile")
+        dockerfile = None
+    if context is not None and not context.is_dir():
+        context = None
+    return (
+        context.resolve() if context else None,
+        dockerfile.resolve() if dockerfile else None,
+        archive.resolve() if archive else None,
+    )
+
+
+def _outputs(args: argparse.Namespace) -> tuple[tuple[str, Path], ...]:
+    from hardening.outputs import parse_output
+
+    extra = [parse_output(spec) for spec in args.output]
+    if getattr(args, "gitlab_report", None):
+        extra.append(("gitlab", Path(args.gitlab_report)))
+    return tuple((name, path.resolve()) for name, path in extra)
+
+
+def _scanner_fields(args: argparse.Namespace) -> tuple[dict[str, Any], tuple[tuple[str, str], ...]]:
     trivy_db, trivy_db_source = db_repositories(
         ",".join(args.trivy_db_repository), "TRIVY_DB_REPOSITORY", os.environ
     )
     java_db, java_db_source = db_repositories(
         ",".join(args.trivy_java_db_repository), "TRIVY_JAVA_DB_REPOSITORY", os.environ
     )
-    sources += (
+    from hardening.scanners import registry
+
+    explicit = args.scanners is not None
+    fields: dict[str, Any] = {
+        "scanners": parse_scanners(args.scanners) if explicit else registry.default_names(),
+        "scanners_explicit": explicit,
+        "scanner_timeout_s": positive_seconds(
+            args.scanner_timeout, "--scanner-timeout", "pass a number of seconds such as 900"
+        ),
+        "db_cache_dir": Path(args.db_cache_dir).resolve() if args.db_cache_dir else None,
+        "trivy_db_repositories": trivy_db,
+        "trivy_java_db_repositories": java_db,
+        "db_timeout_s": positive_seconds(
+            args.db_timeout, "--db-timeout", "pass a number of seconds such as 300"
+        ),
+        "db_max_age_s": 86400.0
+        * positive_seconds(args.db_max_age, "--db-max-age", "pass a number of days such as 7"),
+    }
+    sources = (
         ("trivy-db-repository", trivy_db_source),
         ("trivy-java-db-repository", java_db_source),
     )
+    return fields, sources
+
+
+def scan_request_from_args(args: argparse.Namespace) -> ScanRequest:
+    workspace = _workspace(args.workspace)
+    context, dockerfile, archive = _image_inputs(args)
+    compose = Path(args.compose_file) if args.compose_file else None
+    if compose is not None and not compose.is_file():
+        raise UsageError(f"compose file {compose} does not exist", "check --compose-file")
+    scanner_fields, scanner_sources = _scanner_fields(args)
+    outputs = _outputs(args)
+    config = load_policy(Path(args.config) if args.config else None, workspace, bool(args.config))
+    settings = resolve(given_from_flags(args), config)
+    settings = replace(settings, sources=settings.sources + scanner_sources)
     return ScanRequest(
-        workspace=workspace,
-        context=context.resolve() if context else None,
-        dockerfile=dockerfile.resolve() if dockerfile else None,
-        target=args.target,
+        workspace=workspace, context=context, dockerfile=dockerfile, target=args.target,
         build_args=parse_key_values(args.build_arg, "--build-arg"),
         build_secrets=tuple(parse_build_secret(s) for s in args.secret),
-        platform=args.platform,
-        tags=tuple(args.tag),
-        image=args.image,
-        image_archive=image_archive.resolve() if image_archive else None,
-        compose_file=compose.resolve() if compose else None,
-        scanners=scanners,
-        scanners_explicit=explicit,
-        scanner_timeout_s=positive_seconds(
-            args.scanner_timeout, "--scanner-timeout", "pass a number of seconds such as 900"
-        ),
-        db_cache_dir=Path(args.db_cache_dir).resolve() if args.db_cache_dir else None,
-        trivy_db_repositories=trivy_db,
-        trivy_java_db_repositories=java_db,
-        db_timeout_s=positive_seconds(
-            args.db_timeout, "--db-timeout", "pass a number of seconds such as 300"
-        ),
-        db_max_age_s=86400.0
-        * positive_seconds(args.db_max_age, "--db-max-age", "pass a number of days such as 7"),
-        probes=bool(settings["probes"]),
-        trial_grace_s=float(settings["grace-period"]),  # type: ignore[arg-type]
-        fail_on=_fail_on(settings["fail-on"]),
-        fail_on_kinds=settings["fail-on-kinds"],  # type: ignore[arg-type]
-        ignore_unfixed=bool(settings["ignore-unfixed"]),
-        config=config,
-        sbom_format=args.sbom,
-        resolve_pins=not args.no_pin_lookup,
-        gitlab_report=Path(args.gitlab_report).resolve() if args.gitlab_report else None,
+        platform=args.platform, tags=tuple(args.tag), image=args.image, image_archive=archive,
+        compose_file=compose.resolve() if compose else None, config=config, settings=settings,
+        sbom_format=args.sbom, resolve_pins=not args.no_pin_lookup, extra_outputs=outputs,
         sbom_path=Path(args.sbom_file).resolve() if args.sbom_file else None,
-        on_tool_failure=str(settings["on-tool-failure"]),
-        min_uid=int(settings["min-uid"]),  # type: ignore[call-overload]
-        settings_source=sources,
         sarif_path=Path(args.sarif or "docker-hardening.sarif").resolve(),
         summary_path=Path(args.summary or "docker-hardening.md").resolve(),
-        category=args.category,
-    )
-
-
-def _fail_on(value: object) -> Severity | None:
-    if value == "none" or value is None:
-        return None
-    assert isinstance(value, Severity)
-    return value
+        category=args.category, **scanner_fields,
+    )  # fmt: skip
 
 
 def cmd_scan(args: argparse.Namespace) -> int:

@@ -9,9 +9,9 @@ import argparse
 from pathlib import Path
 
 from hardening.errors import UsageError
-from hardening.gate import GatePolicy, decide
-from hardening.model import Finding, Report, RunStatus, Severity, StageResult, sort_key
-from hardening.request import load_policy, parse_fail_on, parse_kinds, relpath, resolve_settings
+from hardening.gate import decide
+from hardening.model import Finding, Report, RunStatus, StageResult, sort_key
+from hardening.request import load_policy, relpath
 
 COMPOSE_SUFFIXES = (".yml", ".yaml")
 
@@ -56,25 +56,50 @@ def lint_findings(args: argparse.Namespace, workspace: Path) -> tuple[list[Findi
     return findings, notes
 
 
-def run_lint(args: argparse.Namespace) -> int:
-    workspace = Path(args.workspace).resolve() if args.workspace else Path.cwd().resolve()
-    config = load_policy(Path(args.config) if args.config else None, workspace, bool(args.config))
-    given: dict[str, object] = {
-        "fail-on": (parse_fail_on(args.fail_on) or "none") if args.fail_on is not None else None,
-        "fail-on-kinds": parse_kinds(args.fail_on_kinds)
-        if args.fail_on_kinds is not None
-        else None,
-    }
-    settings, _ = resolve_settings(given, config)
-    fail_on = settings["fail-on"] if isinstance(settings["fail-on"], Severity) else None
-    kinds = settings["fail-on-kinds"]
-    assert isinstance(kinds, frozenset)
-    findings, notes = lint_findings(args, workspace)
-    from hardening.policy import apply_policy
+def lint_targets(args: argparse.Namespace) -> list[tuple[str, Path]]:
+    """--sarif and --summary (aliases) and every --output FORMAT=PATH, checked up front."""
+    from hardening.outputs import parse_output
 
+    targets = [parse_output(spec) for spec in args.output]
+    if args.sarif:
+        targets.insert(0, ("sarif", Path(args.sarif)))
+    if args.summary:
+        targets.insert(1 if args.sarif else 0, ("markdown", Path(args.summary)))
+    return targets
+
+
+def run_lint(args: argparse.Namespace) -> int:
+    """The same settings, policy and gate as ``scan``, over the static checks."""
+    from hardening.policy import apply_policy
+    from hardening.settings import given_from_flags, resolve
+
+    workspace = Path(args.workspace).resolve() if args.workspace else Path.cwd().resolve()
+    targets = lint_targets(args)  # usage errors first, before anything runs
+    config = load_policy(Path(args.config) if args.config else None, workspace, bool(args.config))
+    settings = resolve(given_from_flags(args), config)
+    findings, notes = lint_findings(args, workspace)
     findings, policy_notes, _ = apply_policy(findings, config, workspace, "")
     notes += [f"{n.level}: {n.message}" for n in policy_notes]
     findings.sort(key=sort_key)
+    _print(findings, notes)
+    gate = decide(findings, (), settings.gate_policy())
+    if targets:
+        report = Report(
+            findings=tuple(findings),
+            stages=(StageResult("hardening checks", RunStatus.OK),),
+            category="docker-hardening/lint/",
+            dockerfile=",".join(
+                relpath(Path(p), workspace) for p in args.paths if Path(p).is_file()
+            ),
+            settings=settings.in_force(),
+            verdict=gate.verdict(),
+        )
+        write_outputs(report, targets, workspace)
+    print(f"{len(findings)} finding(s); {gate.reason}")
+    return int(gate.exit_code)
+
+
+def _print(findings: list[Finding], notes: list[str]) -> None:
     for note in notes:
         print(note)
     for finding in findings:
@@ -83,32 +108,10 @@ def run_lint(args: argparse.Namespace) -> int:
             where += f":{finding.location.line}"
         state = " (suppressed)" if finding.suppressed else ""
         print(f"{where}: {finding.severity.value} {finding.rule_id} {finding.message}{state}")
-    gate = decide(findings, (), GatePolicy(fail_on=fail_on, kinds=kinds))
-    if args.sarif or args.summary:
-        report = Report(
-            findings=tuple(findings),
-            stages=(StageResult("hardening checks", RunStatus.OK),),
-            category="docker-hardening/lint/",
-            dockerfile=",".join(
-                relpath(Path(p), workspace) for p in args.paths if Path(p).is_file()
-            ),
-            verdict=gate.verdict(),
-        )
-        write_outputs(report, args.sarif, args.summary, workspace)
-    print(f"{len(findings)} finding(s); {gate.reason}")
-    return int(gate.exit_code)
 
 
-def write_outputs(report: Report, sarif: str | None, summary: str | None, workspace: Path) -> None:
+def write_outputs(report: Report, targets: list[tuple[str, Path]], workspace: Path) -> None:
+    from hardening import outputs
     from hardening.pipeline import all_rule_docs
 
-    if sarif:
-        from hardening.report.sarif import write_sarif
-
-        Path(sarif).parent.mkdir(parents=True, exist_ok=True)
-        write_sarif(report, Path(sarif), all_rule_docs(), workspace)
-    if summary:
-        from hardening.report.markdown import render_report
-
-        Path(summary).parent.mkdir(parents=True, exist_ok=True)
-        Path(summary).write_text(render_report(report, limit=900_000), encoding="utf-8")
+    outputs.write_outputs(report, targets, all_rule_docs(), workspace)

@@ -10,6 +10,18 @@ from hardening.lint_command import write_outputs
 from hardening.model import Report, RunStatus, StageResult, ToolRun
 
 
+def _run(tool: str, version: str) -> ToolRun:
+    from hardening.scanners import registry
+
+    scanner = registry.get(tool)
+    return ToolRun(
+        tool, RunStatus.OK, version=version, scanner=True,
+        information_uri=scanner.information_uri if scanner else "",
+        display_name=scanner.display_name if scanner else "",
+        vendor=scanner.vendor if scanner else "",
+    )  # fmt: skip
+
+
 def run_merge(args: argparse.Namespace) -> int:
     from hardening.report.locate import locate_image_findings
     from hardening.scanners.load import load_report
@@ -30,7 +42,7 @@ def run_merge(args: argparse.Namespace) -> int:
         relative = relpath(dockerfile, workspace)
         index = parse_dockerfile(dockerfile.read_text(errors="replace"), relative)
     located = locate_image_findings(findings, None, index)
-    runs = tuple(ToolRun(report.tool, RunStatus.OK, version=report.version) for report in parsed)
+    runs = tuple(_run(report.tool, report.version) for report in parsed)
     report = Report(
         findings=tuple(located),
         tool_runs=runs,
@@ -38,6 +50,9 @@ def run_merge(args: argparse.Namespace) -> int:
         dockerfile=relative,
         category=(args.category or f"docker-hardening/{relative or 'merge'}/").rstrip("/") + "/",
     )
-    write_outputs(report, args.output, args.summary, workspace)
+    targets = [("sarif", Path(args.output))]
+    if args.summary:
+        targets.append(("markdown", Path(args.summary)))
+    write_outputs(report, targets, workspace)
     print(f"{len(located)} finding(s) from {len(parsed)} report(s) written to {args.output}")
     return int(ExitCode.PASSED)

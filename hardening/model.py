@@ -151,6 +151,9 @@ SECURITY_SEVERITY_BANDS = {
 
 SEVERITIES_DESCENDING: tuple[Severity, ...] = tuple(sorted(Severity, reverse=True))
 
+# Tools that produce findings and are not vulnerability scanners.
+NOT_SCANNERS = frozenset({"docker-hardening", "runtime"})
+
 # The key of Finding.fingerprint in SARIF partialFingerprints (read back for baselines).
 FINGERPRINT_KEY = "dockerHardeningFinding/v1"
 
@@ -398,6 +401,13 @@ class ToolRun:
     reason: str = ""
     duration_s: float = 0.0
     information_uri: str = ""
+    scanner: bool = False  # a vulnerability scanner (its own column, SARIF extension, ...)
+    display_name: str = ""
+    vendor: str = ""
+
+    @property
+    def title(self) -> str:
+        return self.display_name or self.name
 
 
 @dataclass(frozen=True, slots=True)
@@ -519,6 +529,25 @@ class Report:
     details: tuple[tuple[str, str], ...] = ()  # (stage, long text such as a log tail)
     publishing: tuple[PublishOutcome, ...] = ()
     baseline: tuple[tuple[str, int], ...] = ()  # new / unchanged / fixed counts
+    scanners: tuple[str, ...] = ()  # the scanners checklist item C15 expects to have run
+
+    def scanner_runs(self) -> tuple[ToolRun, ...]:
+        """One run per scanner, in the order they were asked for."""
+        seen: dict[str, ToolRun] = {}
+        for run in self.tool_runs:
+            if run.scanner and run.name not in seen:
+                seen[run.name] = run
+        return tuple(seen.values())
+
+    def scanner_names(self) -> tuple[str, ...]:
+        """Every scanner of this report: expected, run, or named by a finding."""
+        names = [*self.scanners, *(r.name for r in self.scanner_runs())]
+        names += [t for f in self.findings for t in f.tools if t not in NOT_SCANNERS]
+        return tuple(dict.fromkeys(names))
+
+    def scanner_title(self, name: str) -> str:
+        run = next((r for r in self.scanner_runs() if r.name == name), None)
+        return run.title if run is not None else name[:1].upper() + name[1:]
 
     def active(self) -> tuple[Finding, ...]:
         return tuple(f for f in self.findings if not f.suppressed)

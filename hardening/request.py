@@ -16,8 +16,8 @@ from pathlib import Path
 from hardening.errors import UsageError
 from hardening.model import Kind, Severity
 from hardening.policy.config import Config
+from hardening.settings import Settings
 
-KNOWN_SCANNERS = ("trivy", "grype")
 GATE_LEVELS = ("critical", "high", "medium", "low", "none")
 
 
@@ -46,7 +46,7 @@ class ScanRequest:
     image: str = ""  # an existing image reference: skip the build
     image_archive: Path | None = None  # an existing docker-archive: skip build and export
     compose_file: Path | None = None
-    scanners: tuple[str, ...] = KNOWN_SCANNERS
+    scanners: tuple[str, ...] = ("trivy", "grype")
     scanners_explicit: bool = False  # asked for by name: a missing one is a failure
     scanner_timeout_s: float = 900.0
     scanner_extra_args: tuple[tuple[str, tuple[str, ...]], ...] = ()
@@ -56,24 +56,56 @@ class ScanRequest:
     trivy_java_db_repositories: tuple[str, ...] = ()
     db_timeout_s: float = 300.0  # the database update, bounded on its own
     db_max_age_s: float = 7 * 86400.0  # a cached database older than this is not used
-    probes: bool = True
-    trial_grace_s: float = 5.0
-    fail_on: Severity | None = Severity.HIGH  # None: never fail on findings
-    fail_on_kinds: frozenset[Kind] = frozenset(Kind)
-    ignore_unfixed: bool = False
     sarif_path: Path = Path("docker-hardening.sarif")
     summary_path: Path = Path("docker-hardening.md")
     category: str = ""
     keep_image: bool = False  # keep the temporary tag of the built image (user -t tags always stay)
     extra: dict[str, str] = field(default_factory=dict)
     config: Config = field(default_factory=Config)
-    on_tool_failure: str = "fail"
-    min_uid: int = 1000
-    settings_source: tuple[tuple[str, str], ...] = ()  # setting -> default, config file or input
+    settings: Settings = field(default_factory=Settings)  # the gate and run settings in force
     sbom_format: str = "cyclonedx"  # cyclonedx, spdx or none
     sbom_path: Path | None = None  # default: beside the SARIF file
-    gitlab_report: Path | None = None  # also write GitLab's container-scanning report here
+    # More outputs, (format name, path): --output FORMAT=PATH, and --gitlab-report.
+    extra_outputs: tuple[tuple[str, Path], ...] = ()
     resolve_pins: bool = True  # look up base images' current digests in their registries
+
+    # The settings in force, as the pipeline reads them.
+    @property
+    def fail_on(self) -> Severity | None:
+        return self.settings.fail_on
+
+    @property
+    def fail_on_kinds(self) -> frozenset[Kind]:
+        return self.settings.fail_on_kinds
+
+    @property
+    def ignore_unfixed(self) -> bool:
+        return self.settings.ignore_unfixed
+
+    @property
+    def on_tool_failure(self) -> str:
+        return self.settings.on_tool_failure
+
+    @property
+    def probes(self) -> bool:
+        return self.settings.probes
+
+    @property
+    def trial_grace_s(self) -> float:
+        return self.settings.grace_s
+
+    @property
+    def min_uid(self) -> int:
+        return self.settings.min_uid
+
+    @property
+    def settings_source(self) -> tuple[tuple[str, str], ...]:
+        return self.settings.sources
+
+    @property
+    def outputs(self) -> tuple[tuple[str, Path], ...]:
+        """Every output to write: the SARIF file and the summary always, then the rest."""
+        return (("sarif", self.sarif_path), ("markdown", self.summary_path), *self.extra_outputs)
 
     @property
     def dockerfile_relpath(self) -> str:
@@ -123,12 +155,13 @@ def parse_kinds(value: str) -> frozenset[Kind]:
 
 
 def parse_scanners(value: str) -> tuple[str, ...]:
+    from hardening.scanners import registry
+
+    known = registry.names()
     names = tuple(dict.fromkeys(s.lower() for s in split_list(value)))
     for name in names:
-        if name not in KNOWN_SCANNERS:
-            raise UsageError(
-                f"unknown scanner {name!r}", f"use any of: {', '.join(KNOWN_SCANNERS)}"
-            )
+        if name not in known:
+            raise UsageError(f"unknown scanner {name!r}", f"use any of: {', '.join(known)}")
     return names
 
 
@@ -218,34 +251,6 @@ def check_build_inputs(context: Path, dockerfile: Path) -> None:
             f"Dockerfile {dockerfile} does not exist",
             "pass --dockerfile PATH, or put a Dockerfile in the context folder",
         )
-
-
-DEFAULTS: dict[str, object] = {
-    "fail-on": Severity.HIGH,
-    "fail-on-kinds": frozenset(Kind),
-    "ignore-unfixed": False,
-    "on-tool-failure": "fail",
-    "probes": True,
-    "grace-period": 5.0,
-    "min-uid": 1000.0,
-}
-
-
-def resolve_settings(
-    given: dict[str, object], config: Config
-) -> tuple[dict[str, object], tuple[tuple[str, str], ...]]:
-    """Inputs and flags override the config file, which overrides the defaults; say which won."""
-    values: dict[str, object] = {}
-    sources: list[tuple[str, str]] = []
-    for name, default in DEFAULTS.items():
-        if given.get(name) is not None:
-            values[name], source = given[name], "input"
-        elif name in config.values:
-            values[name], source = config.values[name], config.path or "config file"
-        else:
-            values[name], source = default, "default"
-        sources.append((name, source))
-    return values, tuple(sources)
 
 
 def load_policy(path: Path | None, workspace: Path, explicit: bool) -> Config:

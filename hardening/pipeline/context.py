@@ -6,6 +6,7 @@ The Dockerfile is read and parsed once, here, before any stage runs; every stage
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,7 @@ class ScanContext:
     findings: list[Finding] = field(default_factory=list)  # merged, located, with policy
     extras: dict[str, Any] = field(default_factory=dict)
     cancelled: str = ""  # the signal's name, when the run was cancelled
+    started: datetime.datetime = field(default_factory=lambda: datetime.datetime.now(datetime.UTC))
 
     @property
     def temp_tag(self) -> str:

@@ -20,6 +20,7 @@ from hardening.model import (
 from hardening.pipeline.context import ScanContext
 from hardening.pipeline.facts import runtime_facts, sbom_facts
 from hardening.request import ScanRequest
+from hardening.settings import Settings
 
 Publisher = Callable[[Report, str], list[Notification]]
 STAGE_ORDER = (
@@ -54,12 +55,14 @@ def all_rule_docs() -> dict[str, RuleDoc]:
 
 
 def gate_policy(request: ScanRequest) -> GatePolicy:
-    return GatePolicy(
-        fail_on=request.fail_on,
-        kinds=request.fail_on_kinds,
-        per_kind=request.config.thresholds,
-        on_tool_failure=request.on_tool_failure,
-    )
+    return request.settings.gate_policy()
+
+
+def expected_scanners(request: ScanRequest) -> tuple[str, ...]:
+    """What checklist item C15 expects: the default scanners, and any other asked for."""
+    from hardening.scanners import registry
+
+    return tuple(dict.fromkeys((*registry.default_names(), *request.scanners)))
 
 
 def incomplete_stages(ctx: ScanContext) -> list[str]:
@@ -125,50 +128,41 @@ def build_report(ctx: ScanContext) -> tuple[Report, GateResult]:
         checklist=tuple(sorted((ctx.extras.get("checklist") or {}).items())),
         details=tuple(ctx.rec.details),
         baseline=tuple(sorted((ctx.extras.get("baseline") or {}).items())),
+        scanners=expected_scanners(request),
     )
     return report, gate
 
 
+def _repositories(given: tuple[str, ...], settings: Settings, name: str) -> str:
+    return f"{','.join(given) or 'mirror.gcr.io, then ghcr.io'} ({settings.source(name)})"
+
+
 def settings_in_force(request: ScanRequest) -> tuple[tuple[str, str], ...]:
-    source = dict(request.settings_source)
-
-    def said(name: str, value: str) -> tuple[str, str]:
-        return name, f"{value} ({source[name]})" if name in source else value
-
-    settings = [
-        said("fail-on", request.fail_on.value if request.fail_on else "none"),
-        said("fail-on-kinds", ",".join(sorted(k.value for k in request.fail_on_kinds))),
-        said("ignore-unfixed", str(request.ignore_unfixed).lower()),
-        said("on-tool-failure", request.on_tool_failure),
-        said("probes", str(request.probes).lower()),
+    settings = request.settings
+    return (
+        *settings.in_force(),
         ("scanners", ",".join(request.scanners)),
         ("category", request.automation_category),
-    ]
-    for kind, level in request.config.thresholds:
-        value = level.value if level else "none"
-        settings.append((f"threshold.{kind.value}", f"{value} ({request.config.path})"))
-    if request.config.new_only:
-        settings.append(("new-only", f"true ({request.config.path})"))
-    return tuple(settings)
+        *(
+            (f"{name}", f"({source})")
+            for name, source in settings.sources
+            if name.startswith("trivy-")
+        ),
+        *((("new-only", f"true ({request.config.path})"),) if request.config.new_only else ()),
+    )
 
 
 def finish(ctx: ScanContext, publisher: Publisher | None) -> PipelineResult:
-    """Write the SARIF file and the summary (always), then publish; the gate stands."""
-    from hardening.report.markdown import render_report
-    from hardening.report.sarif import write_sarif
+    """Write the SARIF file, the summary and every other output (always), then publish; the
+    gate stands."""
+    from hardening.outputs import write_outputs
 
     report, gate = build_report(ctx)
     request = ctx.request
-    request.sarif_path.parent.mkdir(parents=True, exist_ok=True)
-    write_sarif(report, request.sarif_path, all_rule_docs(), request.workspace)
-    if request.gitlab_report is not None:
-        from hardening.report.gitlab import write_gitlab_report
-
-        request.gitlab_report.parent.mkdir(parents=True, exist_ok=True)
-        write_gitlab_report(report, request.gitlab_report)
-    markdown = render_report(report, limit=900_000)
-    request.summary_path.parent.mkdir(parents=True, exist_ok=True)
-    request.summary_path.write_text(markdown, encoding="utf-8")
+    written = write_outputs(
+        report, request.outputs, all_rule_docs(), request.workspace, ctx.started
+    )
+    markdown = written["markdown"].decode()
     if publisher is not None:
         for note in publisher(report, markdown):
             ctx.rec.notify(note.level, note.stage, note.message)

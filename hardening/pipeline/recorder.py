@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from hardening.errors import HardeningError
 from hardening.model import Notification, RunStatus, StageResult, ToolRun
@@ -56,16 +56,7 @@ class Recorder:
 
     def tool(self, run: ToolRun) -> None:
         with self.lock:
-            self.tool_runs.append(
-                ToolRun(
-                    run.name,
-                    run.status,
-                    run.version,
-                    self.redact(run.reason),
-                    run.duration_s,
-                    run.information_uri,
-                )  # fmt: skip
-            )
+            self.tool_runs.append(replace(run, reason=self.redact(run.reason)))
 
     def failed(self, name: str) -> bool:
         return any(s.name == name and s.status is RunStatus.FAILED for s in self.stages)

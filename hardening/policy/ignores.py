@@ -199,12 +199,13 @@ def grype_yaml(text: str, name: str) -> list[Rule]:
 
 
 def repository_rules(workspace: Path) -> list[Rule]:
+    """The ignore files of every known scanner that the repository has (each scanner's
+    module names its own), applied here so their suppressions stay visible with a reason."""
+    from hardening.scanners import registry
+
     rules: list[Rule] = []
-    for name, reader in (
-        (".trivyignore", trivyignore),
-        (".trivyignore.yaml", trivyignore_yaml),
-        (".grype.yaml", grype_yaml),
-    ):
+    readers = [pair for scanner in registry.scanners().values() for pair in scanner.ignore_files]
+    for name, reader in readers:
         path = workspace / name
         if not path.is_file():
             continue

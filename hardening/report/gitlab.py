@@ -10,11 +10,11 @@ from __future__ import annotations
 import datetime
 import json
 import uuid
-from pathlib import Path
 from typing import Any
 
 from hardening import INFORMATION_URI, TOOL_NAME, __version__
 from hardening.model import Finding, Kind, Report, RunStatus, sort_key
+from hardening.report.formats import OutputFormat, RenderInput
 
 SCHEMA_VERSION = "15.2.4"
 _NAMESPACE = uuid.UUID("6b2f3a4e-1c0d-4e7a-9f1b-2d3c4e5f6a7b")
@@ -68,12 +68,14 @@ def _vulnerability(finding: Finding, image: str, os_name: str) -> dict[str, Any]
     return item
 
 
-def gitlab_report(report: Report, started: datetime.datetime | None = None) -> dict[str, Any]:
-    now = datetime.datetime.now(datetime.UTC)
+def gitlab_report(
+    report: Report, started: datetime.datetime | None = None, now: datetime.datetime | None = None
+) -> dict[str, Any]:
+    now = now or datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
     start = started or now
     image = report.image.reference if report.image else ""
     os_name = report.image.os if report.image else ""
-    scanners = [r for r in report.tool_runs if r.name in ("trivy", "grype")]
+    scanners = [r for r in report.tool_runs if r.scanner]
     ok = [r for r in scanners if r.status is RunStatus.OK]
     scanner = ok[0] if ok else None
     vulnerabilities = [
@@ -98,13 +100,9 @@ def gitlab_report(report: Report, started: datetime.datetime | None = None) -> d
             },
             "scanner": {
                 "id": scanner.name if scanner else TOOL_NAME,
-                "name": " + ".join(r.name for r in ok) or "docker-hardening",
+                "name": " + ".join(r.title for r in ok) or "docker-hardening",
                 "version": (scanner.version if scanner and scanner.version else __version__),
-                "vendor": {
-                    "name": "Aqua Security"
-                    if scanner and scanner.name == "trivy"
-                    else ("Anchore" if scanner else TOOL_NAME)
-                },
+                "vendor": {"name": (scanner.vendor or scanner.title) if scanner else TOOL_NAME},
             },
             "type": "container_scanning",
             "status": "success" if ok and not messages else "failure",
@@ -117,6 +115,15 @@ def gitlab_report(report: Report, started: datetime.datetime | None = None) -> d
     }
 
 
-def write_gitlab_report(report: Report, path: Path) -> None:
-    path.write_text(json.dumps(gitlab_report(report), indent=1) + "\n", encoding="utf-8")
-    path.chmod(0o644)
+def render(given: RenderInput) -> bytes:
+    return (
+        json.dumps(gitlab_report(given.report, given.started, given.now), indent=1) + "\n"
+    ).encode()
+
+
+FORMAT = OutputFormat(
+    "gitlab",
+    "gl-container-scanning-report.json",
+    "GitLab's container-scanning report (schema 15.2.4)",
+    render,
+)

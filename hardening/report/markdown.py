@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from hardening.model import (
+    NOT_SCANNERS,
     SEVERITIES_DESCENDING,
     Finding,
     Kind,
@@ -21,12 +22,18 @@ from hardening.model import (
     RunStatus,
     sort_key,
 )
+from hardening.report.formats import OutputFormat, RenderInput
 from hardening.report.scorecard import Verdict, scorecard
 
 COMMENT_LIMIT = 60_000  # GitHub's comment limit is 65,536 characters
 CHECK_RUN_LIMIT = 65_000  # check-run summary and text: 65,535 each
 SUMMARY_LIMIT = 900_000  # the job summary: 1 MiB per step
 TOP = 10
+# Keeps digest pins fresh (Renovate's own preset); shown with the replacement lines.
+RENOVATE = """{
+  "$schema": "https://docs.renovatebot.com/renovate-schema.json",
+  "extends": ["config:recommended", "docker:pinDigests"]
+}"""
 ICONS = {
     Verdict.PASS: "✅",
     Verdict.FAIL: "❌",
@@ -55,16 +62,13 @@ def where(finding: Finding) -> str:
 
 
 def source(finding: Finding) -> str:
-    tools = set(finding.tools)
+    """The counts table's column: one scanner, several, the hardening checks, or runtime."""
     if finding.kind is Kind.RUNTIME:
         return "runtime"
-    if {"trivy", "grype"} <= tools:
-        return "both"
-    if "trivy" in tools:
-        return "trivy"
-    if "grype" in tools:
-        return "grype"
-    return "hardening"
+    scanners = [t for t in finding.tools if t not in NOT_SCANNERS]
+    if len(scanners) > 1:
+        return "several"
+    return scanners[0] if scanners else "hardening"
 
 
 def verdict_line(report: Report) -> str:
@@ -79,20 +83,33 @@ def verdict_line(report: Report) -> str:
     return f"❌ **Failed** — {esc(reason.removeprefix('failed: ')) or 'see below'}"
 
 
+def _columns(report: Report) -> list[tuple[str, str]]:
+    """(key, heading) of the counts table, one column per scanner of this report."""
+    names = list(report.scanner_names())
+    titles = [report.scanner_title(n) for n in names]
+    columns = [
+        (n, f"{t} only" if len(names) > 1 else t) for n, t in zip(names, titles, strict=True)
+    ]
+    if len(names) > 1:
+        several = " + ".join(titles) if len(names) == 2 else "several scanners"
+        columns.insert(0, ("several", several))
+    return [*columns, ("hardening", "hardening"), ("runtime", "runtime")]
+
+
 def counts_table(report: Report) -> list[str]:
-    columns = ["both", "trivy", "grype", "hardening", "runtime"]
-    counts = {sev: dict.fromkeys(columns, 0) for sev in SEVERITIES_DESCENDING}
+    columns = _columns(report)
+    counts = {sev: dict.fromkeys((key for key, _ in columns), 0) for sev in SEVERITIES_DESCENDING}
     for finding in report.active():
         counts[finding.severity][source(finding)] += 1
     lines = [
-        "| severity | total | Trivy + Grype | Trivy only | Grype only | hardening | runtime |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| severity | total | " + " | ".join(heading for _, heading in columns) + " |",
+        "|---|---:|" + "---:|" * len(columns),
     ]
     for severity in SEVERITIES_DESCENDING:
         row = counts[severity]
         total = sum(row.values())
         if total or severity.rank >= 2:
-            cells = " | ".join(str(row[c]) for c in columns)
+            cells = " | ".join(str(row[key]) for key, _ in columns)
             lines.append(f"| {severity.value} | {total} | {cells} |")
     suppressed = [f for f in report.findings if f.suppressed]
     if suppressed:
@@ -177,8 +194,6 @@ def pins_section(report: Report) -> list[str]:
     )
     if not pins:
         return []
-    from hardening.supply.pins import RENOVATE
-
     lines = [
         "### Pin the base images",
         "",
@@ -268,3 +283,12 @@ def render_report(report: Report, *, limit: int = SUMMARY_LIMIT, marker: str = "
             "limit; the SARIF file (Security tab, or the workflow artifact) has every one._"
         )
     return text + "\n".join(body) + "\n"
+
+
+def render(given: RenderInput) -> bytes:
+    return render_report(given.report, limit=SUMMARY_LIMIT).encode()
+
+
+FORMAT = OutputFormat(
+    "markdown", "docker-hardening.md", "the Markdown report (job summary, PR comment)", render
+)

@@ -16,7 +16,6 @@ import gzip
 import json
 import re
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import attr
@@ -33,6 +32,7 @@ from hardening.model import (
     sort_key,
 )
 from hardening.report.fingerprint import line_hashes
+from hardening.report.formats import OutputFormat, RenderInput
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 MAX_RESULTS = 25_000
@@ -40,10 +40,6 @@ MAX_RULES = 25_000
 MAX_LOCATIONS = 1_000
 MAX_GZIP_BYTES = 10 * 1024 * 1024
 MAX_TAGS = 10
-SCANNER_URIS = {
-    "trivy": "https://github.com/aquasecurity/trivy",
-    "grype": "https://github.com/anchore/grype",
-}
 
 
 def to_json(value: Any) -> Any:
@@ -170,9 +166,7 @@ def _message(finding: Finding) -> str:
     return _truncate(text, 16_000)
 
 
-def _result(
-    finding: Finding, rule_index: int, report: Report, hashes: Mapping[str, Mapping[int, str]]
-) -> dict[str, Any]:
+def _physical(finding: Finding, report: Report) -> tuple[dict[str, Any], str, int]:
     path, line, end_line = _location(finding, report)
     physical: dict[str, Any] = {
         "artifactLocation": {"uri": path},
@@ -184,13 +178,47 @@ def _result(
         location["logicalLocations"] = [
             {"fullyQualifiedName": image_path, "kind": "module" if finding.package else "resource"}
         ]
-    fingerprint = finding.fingerprint
-    fingerprints = {FINGERPRINT_KEY: fingerprint}
-    line_hash = hashes.get(path, {}).get(line)
-    if line_hash and finding.package is None:
-        # File results: GitHub's own line hash. Image results keep only the stable
-        # (rule, package, version, path) hash, so moving the FROM line never re-opens them.
-        fingerprints["primaryLocationLineHash"] = line_hash
+    return location, path, line
+
+
+def _present(pairs: Sequence[tuple[str, Any]]) -> dict[str, Any]:
+    return {key: value for key, value in pairs if value not in ("", None)}
+
+
+def _vulnerability_properties(finding: Finding, properties: dict[str, Any]) -> None:
+    if finding.cvss_score is not None:
+        properties["cvssScore"] = finding.cvss_score
+    if finding.severity_source:
+        properties["severitySource"] = finding.severity_source
+    if finding.cvss:
+        properties["cvss"] = [
+            _present(
+                (
+                    ("source", c.source),
+                    ("version", c.version),
+                    ("vector", c.vector),
+                    ("score", c.score),
+                )
+            )  # fmt: skip
+            for c in finding.cvss
+        ]
+    if finding.fix_status is not None:
+        properties["fixStatus"] = finding.fix_status.value
+    if finding.package:
+        pkg = finding.package
+        properties["package"] = _present(
+            (
+                ("name", pkg.name),
+                ("version", pkg.version),
+                ("fixedVersion", pkg.fixed_version),
+                ("type", pkg.type),
+                ("purl", pkg.purl),
+                ("path", pkg.path),
+            )  # fmt: skip
+        )
+
+
+def _properties(finding: Finding, fingerprint: str) -> dict[str, Any]:
     properties: dict[str, Any] = {
         "kind": finding.kind.value,
         "severity": finding.severity.value,
@@ -199,40 +227,7 @@ def _result(
     }
     if finding.tool_severities:
         properties["toolSeverities"] = {tool: sev.value for tool, sev in finding.tool_severities}
-    if finding.cvss_score is not None:
-        properties["cvssScore"] = finding.cvss_score
-    if finding.severity_source:
-        properties["severitySource"] = finding.severity_source
-    if finding.cvss:
-        properties["cvss"] = [
-            {
-                key: value
-                for key, value in (
-                    ("source", c.source),
-                    ("version", c.version),
-                    ("vector", c.vector),
-                    ("score", c.score),
-                )
-                if value not in ("", None)
-            }
-            for c in finding.cvss
-        ]
-    if finding.fix_status is not None:
-        properties["fixStatus"] = finding.fix_status.value
-    if finding.package:
-        pkg = finding.package
-        properties["package"] = {
-            key: value
-            for key, value in (
-                ("name", pkg.name),
-                ("version", pkg.version),
-                ("fixedVersion", pkg.fixed_version),
-                ("type", pkg.type),
-                ("purl", pkg.purl),
-                ("path", pkg.path),
-            )
-            if value
-        }
+    _vulnerability_properties(finding, properties)
     if finding.location.layer:
         properties["layer"] = finding.location.layer
     if finding.aliases:
@@ -243,6 +238,38 @@ def _result(
         properties["confidence"] = finding.confidence
     for key, value in finding.properties:
         properties.setdefault(key, value)
+    return properties
+
+
+def _fixes(finding: Finding) -> list[dict[str, Any]]:
+    replacement = finding.property("replacement")
+    if not (replacement and finding.location.path and finding.location.line):
+        return []
+    line = finding.location.line
+    change = {
+        "artifactLocation": {"uri": finding.location.path},
+        "replacements": [
+            {
+                "deletedRegion": {"startLine": line, "endLine": line},
+                "insertedContent": {"text": replacement + "\n"},
+            }
+        ],
+    }
+    return [{"description": {"text": f"Replace the line with: {replacement}"},
+             "artifactChanges": [change]}]  # fmt: skip
+
+
+def _result(
+    finding: Finding, rule_index: int, report: Report, hashes: Mapping[str, Mapping[int, str]]
+) -> dict[str, Any]:
+    location, path, line = _physical(finding, report)
+    fingerprint = finding.fingerprint
+    fingerprints = {FINGERPRINT_KEY: fingerprint}
+    line_hash = hashes.get(path, {}).get(line)
+    if line_hash and finding.package is None:
+        # File results: GitHub's own line hash. Image results keep only the stable
+        # (rule, package, version, path) hash, so moving the FROM line never re-opens them.
+        fingerprints["primaryLocationLineHash"] = line_hash
     result: dict[str, Any] = {
         "ruleId": finding.rule_id,
         "ruleIndex": rule_index,
@@ -250,27 +277,11 @@ def _result(
         "message": {"text": _message(finding)},
         "locations": [location],
         "partialFingerprints": fingerprints,
-        "properties": properties,
+        "properties": _properties(finding, fingerprint),
     }
-    replacement = finding.property("replacement")
-    if replacement and finding.location.path and finding.location.line:
-        line = finding.location.line
-        result["fixes"] = [
-            {
-                "description": {"text": f"Replace the line with: {replacement}"},
-                "artifactChanges": [
-                    {
-                        "artifactLocation": {"uri": finding.location.path},
-                        "replacements": [
-                            {
-                                "deletedRegion": {"startLine": line, "endLine": line},
-                                "insertedContent": {"text": replacement + "\n"},
-                            }
-                        ],
-                    }
-                ],
-            }
-        ]
+    fixes = _fixes(finding)
+    if fixes:
+        result["fixes"] = fixes
     if finding.suppression is not None:
         result["suppressions"] = [
             {
@@ -282,15 +293,12 @@ def _result(
     return result
 
 
-def _line_hashes(findings: Sequence[Finding], workspace: Path | None) -> dict[str, dict[int, str]]:
-    if workspace is None:
-        return {}
-    hashes: dict[str, dict[int, str]] = {}
-    for path in {f.location.path for f in findings if f.location.path and f.package is None}:
-        source = workspace / path
-        if source.is_file():
-            hashes[path] = line_hashes(source.read_text(encoding="utf-8", errors="replace"))
-    return hashes
+def _line_hashes(
+    findings: Sequence[Finding], sources: Mapping[str, str]
+) -> dict[str, dict[int, str]]:
+    """GitHub's line hashes of the files that file findings point at, from their text."""
+    paths = {f.location.path for f in findings if f.location.path and f.package is None}
+    return {path: line_hashes(sources[path]) for path in paths if path in sources}
 
 
 def _notifications(report: Report) -> list[sarif_om.Notification]:
@@ -324,36 +332,56 @@ def _too_big(text: str) -> bool:
 
 
 def build_sarif_text(
-    report: Report, rule_docs: Mapping[str, RuleDoc], workspace: Path | None = None
+    report: Report,
+    rule_docs: Mapping[str, RuleDoc],
+    sources: Mapping[str, str] | None = None,
+    now: datetime.datetime | None = None,
 ) -> tuple[dict[str, Any], str]:
+    """The SARIF document and its compact text. ``sources`` holds the text of the files the
+    findings point at (for GitHub's line fingerprints); ``now`` is the invocation's end."""
+    sources = sources or {}
+    end = (now or datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
     ordered = sorted(report.findings, key=sort_key)
     omitted = max(0, len(ordered) - MAX_RESULTS)
     kept = ordered[:MAX_RESULTS]
-    document = _assemble(report, kept, rule_docs, workspace, omitted)
+    document = _assemble(report, kept, rule_docs, sources, omitted, end)
     text = _text(document)
     # Over GitHub's 10 MB (gzipped) upload limit: drop the least severe results until it fits.
     while kept and _too_big(text):
         drop = max(1, len(kept) // 10)
         kept = kept[:-drop]
         omitted += drop
-        document = _assemble(report, kept, rule_docs, workspace, omitted)
+        document = _assemble(report, kept, rule_docs, sources, omitted, end)
         text = _text(document)
     return document, text
 
 
 def build_sarif(
-    report: Report, rule_docs: Mapping[str, RuleDoc], workspace: Path | None = None
+    report: Report,
+    rule_docs: Mapping[str, RuleDoc],
+    sources: Mapping[str, str] | None = None,
+    now: datetime.datetime | None = None,
 ) -> dict[str, Any]:
-    return build_sarif_text(report, rule_docs, workspace)[0]
+    return build_sarif_text(report, rule_docs, sources, now)[0]
 
 
-def _assemble(
+def render(given: RenderInput) -> bytes:
+    return (
+        build_sarif_text(given.report, given.rule_docs, given.sources, given.now)[1] + "\n"
+    ).encode()
+
+
+FORMAT = OutputFormat(
+    "sarif", "docker-hardening.sarif", "SARIF 2.1.0 for GitHub code scanning (one run)", render
+)
+
+
+def _rules_and_results(
     report: Report,
     findings: Sequence[Finding],
     rule_docs: Mapping[str, RuleDoc],
-    workspace: Path | None,
-    omitted: int,
-) -> dict[str, Any]:
+    sources: Mapping[str, str],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     by_rule: dict[str, list[Finding]] = {}
     for finding in findings:
         by_rule.setdefault(finding.rule_id, []).append(finding)
@@ -365,36 +393,33 @@ def _assemble(
         for rid in rule_ids
     ]
     rule_index = {rid: i for i, rid in enumerate(rule_ids)}
-    hashes = _line_hashes(findings, workspace)
+    hashes = _line_hashes(findings, sources)
     results = [
         _result(f, rule_index[f.rule_id], report, hashes)
         for f in findings
         if f.rule_id in rule_index
     ]
+    return rules, results
+
+
+def _tool(report: Report) -> sarif_om.Tool:
+    """The driver, and one extension per scanner that ran, named as the scanner names itself."""
     extensions = [
         sarif_om.ToolComponent(
-            name=run.name,
-            version=run.version or None,
-            information_uri=SCANNER_URIS.get(run.name, run.information_uri or None),
+            name=run.name, version=run.version or None, information_uri=run.information_uri or None
         )
         for run in report.tool_runs
-        if run.name in SCANNER_URIS and run.status is RunStatus.OK
+        if run.scanner and run.status is RunStatus.OK
     ]
     driver = sarif_om.ToolComponent(
-        name=TOOL_NAME,
-        version=__version__,
-        semantic_version=__version__,
+        name=TOOL_NAME, version=__version__, semantic_version=__version__,
         information_uri=INFORMATION_URI,
-    )
-    failed = bool(report.failed_tools()) or any(n.level == "error" for n in report.notifications)
-    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    invocation = sarif_om.Invocation(
-        execution_successful=not failed,
-        end_time_utc=now,
-        tool_execution_notifications=_notifications(report) or None,
-    )
-    image = report.image
-    run_properties: dict[str, Any] = {
+    )  # fmt: skip
+    return sarif_om.Tool(driver=driver, extensions=extensions or None)
+
+
+def _run_properties(report: Report, omitted: int) -> dict[str, Any]:
+    properties: dict[str, Any] = {
         "stages": {s.name: s.status.value for s in report.stages},
         "counts": {sev.value: n for sev, n in report.counts_by_severity().items()},
         "suppressed": sum(1 for f in report.findings if f.suppressed),
@@ -405,17 +430,36 @@ def _assemble(
         ],
     }
     if omitted:
-        run_properties["resultsOmittedNote"] = (
+        properties["resultsOmittedNote"] = (
             f"{omitted} lower-severity result(s) were left out to stay within GitHub's limits"
         )
-    if image is not None:
-        run_properties["image"] = {
+    if report.image is not None:
+        image = report.image
+        properties["image"] = {
             "reference": image.reference,
             "id": image.image_id,
             "digest": image.digest,
         }
+    return properties
+
+
+def _assemble(
+    report: Report,
+    findings: Sequence[Finding],
+    rule_docs: Mapping[str, RuleDoc],
+    sources: Mapping[str, str],
+    omitted: int,
+    end_time: str,
+) -> dict[str, Any]:
+    rules, results = _rules_and_results(report, findings, rule_docs, sources)
+    failed = bool(report.failed_tools()) or any(n.level == "error" for n in report.notifications)
+    invocation = sarif_om.Invocation(
+        execution_successful=not failed,
+        end_time_utc=end_time,
+        tool_execution_notifications=_notifications(report) or None,
+    )
     run = sarif_om.Run(
-        tool=sarif_om.Tool(driver=driver, extensions=extensions or None),
+        tool=_tool(report),
         invocations=[invocation],
         automation_details=sarif_om.RunAutomationDetails(id=report.category or None),
         column_kind="unicodeCodePoints",
@@ -424,16 +468,9 @@ def _assemble(
     run_json = out["runs"][0]
     run_json["tool"]["driver"]["rules"] = rules
     run_json["results"] = results
-    run_json["properties"] = run_properties
+    run_json["properties"] = _run_properties(report, omitted)
     return {"$schema": out.pop("$schema", SCHEMA_URI), **out}
 
 
-def write_sarif(
-    report: Report, path: Path, rule_docs: Mapping[str, RuleDoc], workspace: Path | None = None
-) -> int:
-    """Write the SARIF file; returns how many results were left out for GitHub's limits."""
-    # Compact: pretty-printing costs six times as long at 100,000 results, and no reader needs it.
-    document, text = build_sarif_text(report, rule_docs, workspace)
-    path.write_text(text + "\n", encoding="utf-8")
-    path.chmod(0o644)
+def results_omitted(document: Mapping[str, Any]) -> int:
     return int(document["runs"][0]["properties"]["resultsOmitted"])

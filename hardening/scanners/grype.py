@@ -9,11 +9,19 @@ unknown.
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import time
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from hardening.model import Cvss, Finding, FixStatus, Kind, Location, Package, Severity
+from hardening.policy import ignores
+from hardening.scanners.base import ScanJob, Scanner, ScanOutput
 from hardening.scanners.common import CVE_RE, ParsedReport
+from hardening.scanners.reports import read_report
 
 TOOL = "grype"
 # Package databases: a package's files in other layers say more about where it came from.
@@ -185,3 +193,86 @@ def looks_like_grype(document: Any) -> bool:
         and isinstance(document.get("descriptor"), dict)
         and str(document["descriptor"].get("name", "grype")).lower() == "grype"
     )
+
+
+# Running it.
+
+RETRYABLE = re.compile(
+    r"TOOMANYREQUESTS|429 Too Many Requests|rate limit|i/o timeout|TLS handshake timeout|"
+    r"connection reset|context deadline exceeded|\b50[0234]\b|Service Unavailable",
+    re.IGNORECASE,
+)
+ATTEMPTS = 3
+MAX_WAIT_S = 10.0
+
+
+def command(executable: str, archive: Path, output: Path, extra: list[str]) -> list[str]:
+    return [
+        executable, f"docker-archive:{archive}",
+        "-o", "json",
+        "--file", str(output),
+        "--quiet",
+        *extra,
+    ]  # fmt: skip
+
+
+def _attempts(job: ScanJob, cmd: list[str], env: dict[str, str]) -> tuple[str, list[str]]:
+    """Run with retries of what can succeed later; why it failed, or ""."""
+    from hardening.scanners.trivy_exec import exit_reason, retry_backoff_s, run_process, tail
+
+    timeout = job.request.scanner_timeout_s
+    warnings: list[str] = []
+    started = time.monotonic()
+    for attempt in range(1, ATTEMPTS + 1):
+        remaining = timeout - (time.monotonic() - started)
+        if remaining <= 0:
+            return f"did not finish within {timeout:.0f}s", warnings
+        try:
+            code, stderr = run_process(cmd, env, remaining, job.workdir)
+        except subprocess.TimeoutExpired:
+            return (
+                f"did not finish within {timeout:.0f}s "
+                "(raise the scanner timeout, or persist the database cache between runs)"
+            ), warnings
+        except OSError as exc:
+            return f"could not be started: {exc}", warnings
+        if code == 0:
+            return "", warnings
+        if code > 0 and attempt < ATTEMPTS and RETRYABLE.search(stderr):
+            wait = min(MAX_WAIT_S, retry_backoff_s() * (2 ** (attempt - 1)))
+            warnings.append(
+                f"grype: attempt {attempt} failed ({tail(stderr)}); retrying in {wait:.0f}s"
+            )
+            time.sleep(wait)
+            continue
+        return f"{exit_reason(code)}: {tail(stderr) or 'no error output'}", warnings
+    return "no attempt left", warnings
+
+
+def scan(job: ScanJob) -> ScanOutput:
+    output = job.workdir / "grype.json"
+    extra = [a for name, args in job.request.scanner_extra_args if name == TOOL for a in args]
+    cmd = command(job.executable, job.archive, output, extra)
+    env = dict(os.environ, GRYPE_DB_CACHE_DIR=str(job.cache), GRYPE_CHECK_FOR_APP_UPDATE="false")
+    problem, warnings = _attempts(job, cmd, env)
+    if problem:
+        return ScanOutput(problem=problem, warnings=tuple(warnings))
+    parsed = read_report(output, "Grype", looks_like_grype, parse_grype)
+    if isinstance(parsed, str):
+        return ScanOutput(problem=parsed, warnings=tuple(warnings))
+    return ScanOutput(parsed.findings, "", tuple(warnings), parsed.version)
+
+
+SCANNER = Scanner(
+    name=TOOL,
+    display_name="Grype",
+    vendor="Anchore",
+    information_uri="https://github.com/anchore/grype",
+    executable="grype",
+    version_args=("version", "-o", "json"),
+    scan=scan,
+    parse=parse_grype,
+    looks_like=looks_like_grype,
+    ignore_files=((".grype.yaml", ignores.grype_yaml),),
+    rank=20,
+)

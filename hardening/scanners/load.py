@@ -1,4 +1,4 @@
-"""Read a scanner report from a file, telling Trivy's JSON from Grype's by its shape."""
+"""Read a scanner report from a file, telling which scanner wrote it by its shape."""
 
 from __future__ import annotations
 
@@ -7,24 +7,22 @@ from pathlib import Path
 from typing import Any
 
 from hardening.errors import UsageError
+from hardening.scanners import registry
 from hardening.scanners.common import ParsedReport
-from hardening.scanners.grype import looks_like_grype, parse_grype
-from hardening.scanners.trivy import looks_like_trivy, parse_trivy
 
-EXPECTED = "Trivy JSON (--format json) or Grype JSON (-o json)"
+EXPECTED = "a scanner's own JSON report (Trivy --format json, Grype -o json)"
 
 
 def parse_document(document: Any, source: str) -> ParsedReport:
-    if looks_like_trivy(document):
-        return parse_trivy(document, source)
-    if looks_like_grype(document):
-        return parse_grype(document, source)
+    for scanner in registry.scanners().values():
+        if scanner.looks_like(document):
+            return scanner.parse(document, source)
     if isinstance(document, dict) and "runs" in document and "version" in document:
         kind = "a SARIF file"
     elif isinstance(document, dict) and document.get("bomFormat") == "CycloneDX":
         kind = "a CycloneDX SBOM"
     else:
-        kind = "neither Trivy's nor Grype's JSON"
+        kind = "no known scanner's JSON report"
     raise UsageError(
         f"{source} is {kind}; expected {EXPECTED}",
         "run the scanner with JSON output and pass that file",

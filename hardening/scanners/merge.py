@@ -26,10 +26,10 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from hardening.model import Finding, FixStatus, Kind, Package, Severity, sort_key
+from hardening.scanners import registry
 from hardening.scanners.common import package_key
 
 Triple = tuple[str, tuple[str, str], str]
-_TOOL_ORDER = {"trivy": 0, "grype": 1}
 
 
 def identity(finding: Finding) -> Triple:
@@ -58,7 +58,7 @@ def _fold_advisories(vulns: list[Finding]) -> list[Finding]:
 
 
 def _tool_rank(finding: Finding) -> int:
-    return min((_TOOL_ORDER.get(t, 9) for t in finding.tools), default=9)
+    return min((registry.rank(t) for t in finding.tools), default=99)
 
 
 def _severities(group: list[Finding]) -> dict[str, Severity]:
@@ -115,7 +115,7 @@ def _combine(group: list[Finding]) -> Finding:
         return group[0]
     group.sort(key=_tool_rank)
     first = group[0]
-    tools = sorted({t for f in group for t in f.tools}, key=lambda t: (_TOOL_ORDER.get(t, 9), t))
+    tools = sorted({t for f in group for t in f.tools}, key=lambda t: (registry.rank(t), t))
     severities = _severities(group)
     severity = max((f.severity for f in group), default=Severity.UNKNOWN)
     package = _package(group)

@@ -7,10 +7,17 @@ of it is carried onward. A secret finding keeps the rule, the file, the line and
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hardening.model import Cvss, Finding, FixStatus, Kind, Location, Package, Severity
+from hardening.policy import ignores
+from hardening.scanners.base import ScanJob, Scanner, ScanOutput
 from hardening.scanners.common import ParsedReport
+from hardening.scanners.reports import read_report
+
+if TYPE_CHECKING:
+    from hardening.request import ScanRequest
+    from hardening.scanners.trivy_exec import TrivySettings
 
 TOOL = "trivy"
 _CVSS_PREFERENCE = ("nvd", "redhat", "ghsa", "bitnami")
@@ -245,3 +252,61 @@ def looks_like_trivy(document: Any) -> bool:
             and ("Vulnerabilities" in first or "Type" in first)
         )
     return False
+
+
+# Running it (the database step and the scan itself are in trivy_exec).
+
+
+def settings(request: ScanRequest) -> TrivySettings:
+    from hardening.scanners.trivy_exec import (
+        DEFAULT_DB_REPOSITORIES,
+        DEFAULT_JAVA_DB_REPOSITORIES,
+        TrivySettings,
+    )
+
+    extra = [a for name, args in request.scanner_extra_args if name == TOOL for a in args]
+    return TrivySettings(
+        db_repositories=request.trivy_db_repositories or DEFAULT_DB_REPOSITORIES,
+        java_db_repositories=request.trivy_java_db_repositories or DEFAULT_JAVA_DB_REPOSITORIES,
+        db_timeout_s=request.db_timeout_s,
+        db_max_age_s=request.db_max_age_s,
+        scan_timeout_s=request.scanner_timeout_s,
+        extra_args=tuple(extra),
+    )
+
+
+def scan(job: ScanJob) -> ScanOutput:
+    from hardening.scanners.trivy_exec import run_trivy
+
+    outcome = run_trivy(job.executable, settings(job.request), job.archive, job.workdir, job.cache)
+    findings: list[Finding] = []
+    version = ""
+    problems = [outcome.vuln_error] if outcome.vuln_error else []
+    for path in outcome.reports:
+        parsed = read_report(path, "Trivy", looks_like_trivy, parse_trivy)
+        if isinstance(parsed, str):
+            problems.append(parsed)
+            continue
+        findings.extend(parsed.findings)
+        version = version or parsed.version
+    if outcome.error:
+        problems = [outcome.error]
+    return ScanOutput(tuple(findings), "; ".join(problems), tuple(outcome.warnings), version)
+
+
+SCANNER = Scanner(
+    name=TOOL,
+    display_name="Trivy",
+    vendor="Aqua Security",
+    information_uri="https://github.com/aquasecurity/trivy",
+    executable="trivy",
+    version_args=("version", "--format", "json"),
+    scan=scan,
+    parse=parse_trivy,
+    looks_like=looks_like_trivy,
+    ignore_files=(
+        (".trivyignore", ignores.trivyignore),
+        (".trivyignore.yaml", ignores.trivyignore_yaml),
+    ),
+    rank=10,
+)

@@ -137,7 +137,7 @@ def test_readme_inputs_table_is_current() -> None:
 def test_trivy_db_repository_input_beats_the_variable_which_beats_the_defaults(
     tmp_path: Path, given: str, variable: str, expected: tuple[str, ...], source: str
 ) -> None:
-    from hardening.scanners.runner import trivy_settings
+    from hardening.scanners.trivy import settings as trivy_settings
 
     (tmp_path / "Dockerfile").write_text("FROM scratch\n")
     env = {"GITHUB_WORKSPACE": str(tmp_path), "INPUT_TRIVY-DB-REPOSITORY": given}

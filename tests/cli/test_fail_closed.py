@@ -13,6 +13,7 @@ import pytest
 
 from hardening.pipeline import run_scan, stages
 from hardening.request import ScanRequest
+from hardening.settings import Settings
 from tests.support.cli import run_cli
 
 pytestmark = pytest.mark.docker
@@ -72,8 +73,8 @@ def test_an_unexpected_error_in_any_stage_is_incomplete_never_a_pass(
         monkeypatch.setattr(stages, name, broken)
         request = ScanRequest(
             workspace=tmp_path, context=tmp_path, dockerfile=tmp_path / "Dockerfile",
-            image_archive=archive, probes=False, scanners=(), resolve_pins=False,
-            fail_on=None, sarif_path=tmp_path / f"{name}.sarif", summary_path=tmp_path / f"{name}.md",
+            image_archive=archive, scanners=(), resolve_pins=False,
+            settings=Settings(fail_on=None, probes=False), sarif_path=tmp_path / f"{name}.sarif", summary_path=tmp_path / f"{name}.md",
         )  # fmt: skip
         result = run_scan(request, log=lambda _m: None)
         monkeypatch.undo()

@@ -11,10 +11,10 @@ import pytest
 from hardening.errors import ExitCode, UsageError
 from hardening.gate import GatePolicy, decide
 from hardening.model import Finding, Kind, Location, Package, Report, RunStatus, Severity, ToolRun
+from hardening.outputs import write_outputs
 from hardening.policy import apply_policy, load_config
 from hardening.policy.baseline import base_worktree
-from hardening.report.sarif import write_sarif
-from hardening.request import resolve_settings
+from hardening.settings import resolve
 
 TODAY = datetime.date(2026, 11, 22)
 
@@ -128,12 +128,29 @@ def test_missing_default_file_is_fine_missing_named_file_is_an_error(tmp_path: P
 
 def test_inputs_override_the_file_and_the_summary_says_which_won(tmp_path: Path) -> None:
     config = _config(tmp_path, "fail-on: critical\nignore-unfixed: true\non-tool-failure: warn\n")
-    values, sources = resolve_settings({"fail-on": Severity.MEDIUM}, config)
-    assert values["fail-on"] is Severity.MEDIUM and values["ignore-unfixed"] is True
-    assert dict(sources)["fail-on"] == "input"
-    assert dict(sources)["ignore-unfixed"].endswith(".hardening.yml")
-    assert dict(sources)["probes"] == "default"
-    assert values["on-tool-failure"] == "warn"
+    settings = resolve({"fail-on": Severity.MEDIUM}, config)
+    assert settings.fail_on is Severity.MEDIUM and settings.ignore_unfixed is True
+    assert settings.source("fail-on") == "input"
+    assert settings.source("ignore-unfixed").endswith(".hardening.yml")
+    assert settings.source("probes") == "default"
+    assert settings.on_tool_failure == "warn"
+    assert dict(settings.in_force())["fail-on"] == "medium (input)"
+
+
+def test_lint_and_scan_judge_the_same_findings_with_the_same_gate(tmp_path: Path) -> None:
+    """Per-kind thresholds from the policy file hold for lint as they do for scan."""
+    from tests.support.cli import run_cli
+
+    (tmp_path / "Dockerfile").write_text('FROM debian:latest\nUSER root\nCMD ["sh"]\n')
+    (tmp_path / ".hardening.yml").write_text(
+        "thresholds:\n  misconfiguration: none\n  runtime: none\n"
+    )
+    lint = run_cli("lint", "Dockerfile", cwd=tmp_path)
+    assert lint.code == 0, lint.output
+    assert "DH-D101" in lint.output  # the finding is there; the gate does not count it
+    config = load_config(tmp_path / ".hardening.yml", required=True)
+    policy = resolve({}, config).gate_policy()
+    assert policy.threshold(Kind.MISCONFIGURATION) is None
 
 
 def test_per_kind_thresholds_and_tool_failure_policy() -> None:
@@ -226,7 +243,7 @@ def test_invalid_vex_is_an_error_naming_the_file(tmp_path: Path) -> None:
 
 def test_baseline_new_fixed_unchanged_and_new_only_gate(tmp_path: Path) -> None:
     old = Report(findings=(_vuln("CVE-2024-0001"), _vuln("CVE-2024-0002")), category="c/")
-    write_sarif(old, tmp_path / "baseline.sarif", {})
+    write_outputs(old, [("sarif", tmp_path / "baseline.sarif")], {}, None)
     config = _config(tmp_path, "baseline: {sarif: baseline.sarif, new-only: true}\n")
     out, _, extras = apply_policy(
         [_vuln("CVE-2024-0002"), _vuln("CVE-2024-0003")], config, tmp_path, "", TODAY

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import jsonschema
 import pytest
 
-from hardening.model import Finding, ImageInfo, Kind, Package, Report, RunStatus, Severity, ToolRun
+from hardening.model import Finding, ImageInfo, Kind, Package, Report, RunStatus, Severity
 from hardening.report.gitlab import gitlab_report
 from hardening.scanners.load import load_report
 from hardening.scanners.merge import merge_findings
 from tests.conftest import shared_dir
+from tests.support.golden import scanner_runs
+
+TRIVY_RUN, GRYPE_RUN = scanner_runs()
 
 SCHEMA = json.loads(
     (shared_dir() / "schemas" / "gitlab-container-scanning-report-format-15.2.4.json").read_text()
@@ -31,7 +35,7 @@ def test_real_merged_reports_are_valid(image: str) -> None:
     )
     report = Report(
         findings=tuple(findings), image=ImageInfo(reference=f"{image}:latest", os="linux"),
-        tool_runs=(ToolRun("trivy", RunStatus.OK, "0.58.2"), ToolRun("grype", RunStatus.OK, "0.86.1")),
+        tool_runs=(TRIVY_RUN, GRYPE_RUN),
     )  # fmt: skip
     document = gitlab_report(report)
     _validate(document)
@@ -48,7 +52,8 @@ def test_edge_cases_and_only_vulnerabilities() -> None:
         Finding("DH-D101", Kind.MISCONFIGURATION, Severity.HIGH, "t", "m"),
     )  # fmt: skip
     report = Report(
-        findings=findings, tool_runs=(ToolRun("grype", RunStatus.FAILED, reason="no db"),)
+        findings=findings,
+        tool_runs=(replace(GRYPE_RUN, status=RunStatus.FAILED, version="", reason="no db"),),
     )
     document = gitlab_report(report)
     _validate(document)

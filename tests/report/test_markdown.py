@@ -14,14 +14,15 @@ from hardening.model import (
     Location,
     Package,
     Report,
-    RunStatus,
     Severity,
-    ToolRun,
 )
 from hardening.pipeline.facts import runtime_facts
 from hardening.report.markdown import COMMENT_LIMIT, render_report
 from tests.conftest import shared_dir
 from tests.support import golden
+from tests.support.golden import scanner_runs
+
+TRIVY_RUN, GRYPE_RUN = scanner_runs()
 
 FIXTURES = shared_dir() / "fixtures" / "scanners"
 
@@ -48,7 +49,7 @@ def _report() -> Report:
     }  # fmt: skip
     return Report(
         findings=findings,
-        tool_runs=(ToolRun("trivy", RunStatus.OK, "0.58.2"), ToolRun("grype", RunStatus.OK, "0.86.1")),
+        tool_runs=(TRIVY_RUN, GRYPE_RUN),
         dockerfile="Dockerfile", category="docker-hardening/Dockerfile/",
         verdict=GateVerdict(False, "failed: 2 finding(s) at or above high (worst: high)"),
         runtime=runtime_facts(probe), checklist=(("C12", ".dockerignore excludes .git and .env"),),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,8 +19,8 @@ from hardening.model import (
     RunStatus,
     Severity,
     Suppression,
-    ToolRun,
 )  # fmt: skip
+from hardening.outputs import read_sources, write_outputs
 from hardening.pipeline import all_rule_docs
 from hardening.report import sarif
 from hardening.report.fingerprint import line_hashes
@@ -28,7 +29,10 @@ from hardening.scanners.merge import merge_findings
 from tests.conftest import shared_dir
 from tests.support import golden
 from tests.support.cli import REPO_ROOT, run_cli
+from tests.support.golden import scanner_runs
 from tests.support.sarif_validate import schema_errors, validate_sarif
+
+TRIVY_RUN, GRYPE_RUN = scanner_runs()
 
 FIXTURES = shared_dir() / "fixtures" / "scanners"
 
@@ -74,7 +78,7 @@ def _hand_report(tmp_path: Path) -> Report:
     )  # fmt: skip
     return Report(
         findings=findings,
-        tool_runs=(ToolRun("trivy", RunStatus.OK, "0.58.2"), ToolRun("grype", RunStatus.FAILED, reason="db download failed")),
+        tool_runs=(TRIVY_RUN, replace(GRYPE_RUN, status=RunStatus.FAILED, version="", reason="db download failed")),
         notifications=(Notification("error", "scanners", "grype failed: db download failed"),),
         dockerfile="Dockerfile", category="docker-hardening/Dockerfile/",
     )  # fmt: skip
@@ -82,10 +86,10 @@ def _hand_report(tmp_path: Path) -> Report:
 
 def test_hand_built_report_golden_and_valid(tmp_path: Path) -> None:
     report = _hand_report(tmp_path)
-    document = sarif.build_sarif(report, all_rule_docs(), tmp_path)
+    document = sarif.build_sarif(report, all_rule_docs(), read_sources(report.findings, tmp_path))
     assert not schema_errors(document)
     out = tmp_path / "out.sarif"
-    sarif.write_sarif(report, out, all_rule_docs(), tmp_path)
+    write_outputs(report, [("sarif", out)], all_rule_docs(), tmp_path)
     assert validate_sarif(out) == []
     run = document["runs"][0]
     assert run["tool"]["driver"]["name"] == "docker-hardening"
@@ -107,7 +111,8 @@ def test_hand_built_report_golden_and_valid(tmp_path: Path) -> None:
 
 
 def test_every_rule_has_description_help_tags_and_numeric_security_severity(tmp_path: Path) -> None:
-    document = sarif.build_sarif(_hand_report(tmp_path), all_rule_docs(), tmp_path)
+    hand = _hand_report(tmp_path)
+    document = sarif.build_sarif(hand, all_rule_docs(), read_sources(hand.findings, tmp_path))
     for rule in document["runs"][0]["tool"]["driver"]["rules"]:
         assert rule["shortDescription"]["text"] and rule["fullDescription"]["text"]
         assert rule["help"]["text"] and rule["help"]["markdown"]
@@ -175,7 +180,7 @@ def test_githubs_result_limit_keeps_the_most_severe_and_says_so(tmp_path: Path) 
         for i in range(26_000)
     )
     report = Report(findings=findings, category="docker-hardening/big/")
-    document = sarif.build_sarif(report, {}, None)
+    document = sarif.build_sarif(report, {})
     run = document["runs"][0]
     assert len(run["results"]) == sarif.MAX_RESULTS
     assert run["properties"]["resultsOmitted"] == 1_000

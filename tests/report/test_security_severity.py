@@ -23,6 +23,7 @@ from hardening.report.sarif import build_sarif_text
 from hardening.request import ScanRequest
 from hardening.scanners.grype import parse_grype
 from hardening.scanners.load import load_report
+from hardening.settings import Settings
 from tests.conftest import shared_dir
 
 FIXTURES = shared_dir() / "fixtures" / "scanners"
@@ -128,7 +129,7 @@ def test_grype_fix_states_from_a_real_report() -> None:
 
 def test_will_not_fix_is_unfixed_for_the_policy_and_the_report_says_so() -> None:
     wont = _vuln(Severity.HIGH, "debian", status=FixStatus.WILL_NOT_FIX)
-    request = ScanRequest(workspace=shared_dir(), ignore_unfixed=True)
+    request = ScanRequest(workspace=shared_dir(), settings=Settings(ignore_unfixed=True))
     (suppressed,) = apply_ignore_unfixed([wont], request)
     assert suppressed.suppression is not None
     assert "will not fix" in suppressed.suppression.justification

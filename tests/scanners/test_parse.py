@@ -60,7 +60,7 @@ def test_other_files_are_rejected_naming_the_file(name: str) -> None:
     with pytest.raises(UsageError) as error:
         load_report(FIXTURES / name)
     assert name in error.value.message
-    assert "expected Trivy JSON" in error.value.message or "not JSON" in error.value.message
+    assert "expected a scanner's own JSON report" in error.value.message or "not JSON" in error.value.message
 
 
 def test_legacy_and_schema2_trivy_agree() -> None:

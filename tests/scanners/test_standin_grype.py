@@ -35,7 +35,7 @@ def archive(tmp_path: Path) -> Path:
 def test_accepts_the_products_command_line_and_replays_the_report(
     tmp_path: Path, archive: Path
 ) -> None:
-    # The argv that hardening.scanners.runner.grype_command builds, written out by hand.
+    # The argv that hardening.scanners.grype.command builds, written out by hand.
     report = tmp_path / "grype.json"
     done = _grype(
         tmp_path, f"docker-archive:{archive}", "-o", "json", "--file", str(report), "--quiet"

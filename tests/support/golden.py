@@ -26,3 +26,15 @@ def check(name: str, actual: str) -> None:
         if os.environ.get("UPDATE_GOLDEN") != "1":
             raise AssertionError(f"{name} did not exist and was written; review it and run again")
     assert path.read_text() == actual, f"{name} changed; review, then rerun with UPDATE_GOLDEN=1"
+
+
+def scanner_runs() -> tuple[object, object]:
+    """The tool runs a real scan records for Trivy and Grype (as the scanner registry names them)."""
+    from hardening.model import RunStatus, ToolRun
+
+    return (
+        ToolRun("trivy", RunStatus.OK, "0.58.2", scanner=True, display_name="Trivy",
+                vendor="Aqua Security", information_uri="https://github.com/aquasecurity/trivy"),
+        ToolRun("grype", RunStatus.OK, "0.86.1", scanner=True, display_name="Grype",
+                vendor="Anchore", information_uri="https://github.com/anchore/grype"),
+    )  # fmt: skip

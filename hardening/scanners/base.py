@@ -1,0 +1,58 @@
+"""What a scanner is to the product: the extension point for vulnerability scanners.
+
+A scanner is one module in ``hardening/scanners/`` that defines ``SCANNER``, a
+:class:`Scanner` (its command, version probe, how it runs, its report parser, the ignore
+files it honours, its name, vendor and link), plus one line in ``registry.BUILTIN``. The CLI,
+the action, the merge, SARIF, the Markdown report, the scorecard and the GitLab report take
+the list of scanners from the registry, or from the tool runs that carry these names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hardening.model import Finding
+from hardening.scanners.common import ParsedReport
+
+if TYPE_CHECKING:
+    from hardening.request import ScanRequest
+
+
+@dataclass(frozen=True, slots=True)
+class ScanJob:
+    """One scanner's run on the one exported archive."""
+
+    request: ScanRequest
+    executable: str
+    archive: Path
+    workdir: Path  # the scanner's own folder inside the run's temporary folder
+    cache: Path  # its database cache
+
+
+@dataclass(frozen=True, slots=True)
+class ScanOutput:
+    findings: tuple[Finding, ...] = ()
+    problem: str = ""  # why the run failed or is incomplete; "" when it succeeded
+    warnings: tuple[str, ...] = ()
+    version: str = ""  # as the report says, when the version probe said nothing
+
+
+@dataclass(frozen=True, slots=True)
+class Scanner:
+    name: str  # as users write it in --scanners
+    display_name: str
+    vendor: str
+    information_uri: str
+    executable: str  # the program to find on PATH (or beside this Python)
+    version_args: tuple[str, ...]  # arguments that print {"Version"|"version": ...} as JSON
+    scan: Callable[[ScanJob], ScanOutput]
+    parse: Callable[[Any, str], ParsedReport]
+    looks_like: Callable[[Any], bool]  # is this JSON document this scanner's report?
+    # The repository files it honours, each with the reader that turns it into policy rules
+    # (applied by the product's policy, so suppressions stay visible with their reason).
+    ignore_files: tuple[tuple[str, Callable[[str, str], list[Any]]], ...] = ()
+    default: bool = True  # run when --scanners is not given
+    rank: int = 50  # merge order: whose location and fixed version win on a tie

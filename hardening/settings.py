@@ -1,0 +1,116 @@
+"""The settings in force, resolved once, by one function, for ``scan``, ``lint`` and the action.
+
+What was given (a CLI flag or an action input) beats the policy file, which beats the default;
+each value remembers where it came from, so the summary can say so. The gate policy comes
+from here and nowhere else, so ``lint`` and ``scan`` judge the same findings the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from hardening.gate import GatePolicy
+from hardening.model import Kind, Severity
+
+if TYPE_CHECKING:
+    from hardening.policy.config import Config
+
+# name -> default; a name is what users write (flag without dashes, input, config key).
+DEFAULTS: dict[str, object] = {
+    "fail-on": Severity.HIGH,
+    "fail-on-kinds": frozenset(Kind),
+    "ignore-unfixed": False,
+    "on-tool-failure": "fail",
+    "probes": True,
+    "grace-period": 5.0,
+    "min-uid": 1000,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    fail_on: Severity | None = Severity.HIGH  # None: never fail on findings
+    fail_on_kinds: frozenset[Kind] = frozenset(Kind)
+    thresholds: tuple[tuple[Kind, Severity | None], ...] = ()  # per kind, from the policy file
+    ignore_unfixed: bool = False
+    on_tool_failure: str = "fail"
+    probes: bool = True
+    grace_s: float = 5.0
+    min_uid: int = 1000
+    sources: tuple[tuple[str, str], ...] = ()  # name -> "input", the policy file or "default"
+
+    def source(self, name: str) -> str:
+        return dict(self.sources).get(name, "default")
+
+    def in_force(self) -> tuple[tuple[str, str], ...]:
+        """name -> "value (where it came from)", for the summary."""
+        kinds = ",".join(sorted(k.value for k in self.fail_on_kinds))
+        shown = [
+            ("fail-on", self.fail_on.value if self.fail_on else "none"),
+            ("fail-on-kinds", kinds),
+            ("ignore-unfixed", str(self.ignore_unfixed).lower()),
+            ("on-tool-failure", self.on_tool_failure),
+            ("probes", str(self.probes).lower()),
+        ]
+        out = [(name, f"{value} ({self.source(name)})") for name, value in shown]
+        out += [
+            (f"threshold.{kind.value}", f"{level.value if level else 'none'} (policy file)")
+            for kind, level in self.thresholds
+        ]
+        return tuple(out)
+
+    def gate_policy(self) -> GatePolicy:
+        return GatePolicy(
+            fail_on=self.fail_on,
+            kinds=self.fail_on_kinds,
+            per_kind=self.thresholds,
+            on_tool_failure=self.on_tool_failure,
+        )
+
+
+def resolve(given: Mapping[str, object | None], config: Config) -> Settings:
+    """The one resolution: ``given`` holds the already validated flags or inputs (None when
+    not given; "none" for a gate that is off)."""
+    values: dict[str, object] = {}
+    sources: list[tuple[str, str]] = []
+    for name, default in DEFAULTS.items():
+        if given.get(name) is not None:
+            values[name], source = given[name], "input"
+        elif name in config.values:
+            values[name], source = config.values[name], config.path or "policy file"
+        else:
+            values[name], source = default, "default"
+        sources.append((name, source))
+    fail_on = values["fail-on"]
+    kinds = values["fail-on-kinds"]
+    assert isinstance(kinds, frozenset)
+    return Settings(
+        fail_on=fail_on if isinstance(fail_on, Severity) else None,
+        fail_on_kinds=kinds,
+        thresholds=config.thresholds,
+        ignore_unfixed=bool(values["ignore-unfixed"]),
+        on_tool_failure=str(values["on-tool-failure"]),
+        probes=bool(values["probes"]),
+        grace_s=float(values["grace-period"]),  # type: ignore[arg-type]
+        min_uid=int(values["min-uid"]),  # type: ignore[call-overload]
+        sources=tuple(sources),
+    )
+
+
+def given_from_flags(flags: object) -> dict[str, object | None]:
+    """The settings given as command-line flags (argparse's namespace), validated; None when
+    not given. ``scan`` has more of them than ``lint``."""
+    from hardening.request import parse_fail_on, parse_kinds
+
+    fail_on = getattr(flags, "fail_on", None)
+    kinds = getattr(flags, "fail_on_kinds", None)
+    given: dict[str, object | None] = {
+        "fail-on": (parse_fail_on(fail_on) or "none") if fail_on is not None else None,
+        "fail-on-kinds": parse_kinds(kinds) if kinds is not None else None,
+        "ignore-unfixed": getattr(flags, "ignore_unfixed", None),
+        "probes": False if getattr(flags, "no_probes", False) else None,
+        "grace-period": getattr(flags, "trial_grace", None),
+    }
+    return given
