@@ -500,6 +500,40 @@ class SbomFacts:
     error: str = ""
 
 
+class SignatureOutcome(enum.Enum):
+    """What checking one image against the signature policy showed."""
+
+    VERIFIED = "verified"
+    NOT_REQUIRED = "not required"  # the policy asks for no provenance for this image
+    MISSING = "missing"  # no signature (or attestation) at all
+    OTHER_SIGNER = "signed by someone else"  # valid, but not by the key or identity required
+    INVALID = "invalid"  # present but does not verify, or is for another image
+
+    @property
+    def passed(self) -> bool:
+        return self in (SignatureOutcome.VERIFIED, SignatureOutcome.NOT_REQUIRED)
+
+
+@dataclass(frozen=True, slots=True)
+class SignatureCheck:
+    """One image checked against the signature policy: a base image (its FROM line) or the
+    scanned image (line 0). ``detail`` says who signed, or why it did not verify."""
+
+    image: str  # the reference as written
+    digest: str  # the digest whose signatures were checked
+    policy: str  # the policy entry that applied: its pattern and where it is written
+    requirement: str  # "key keys/cosign.pub", "keyless: identity ... from issuer ..."
+    signature: SignatureOutcome
+    detail: str = ""
+    line: int = 0  # the FROM line; 0 for the scanned image
+    provenance: SignatureOutcome = SignatureOutcome.NOT_REQUIRED
+    provenance_detail: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.signature.passed and self.provenance.passed
+
+
 @dataclass(frozen=True, slots=True)
 class PublishOutcome:
     """What reporting to GitHub did: a comment posted or updated, a check run, or why not."""
@@ -530,6 +564,8 @@ class Report:
     publishing: tuple[PublishOutcome, ...] = ()
     baseline: tuple[tuple[str, int], ...] = ()  # new / unchanged / fixed counts
     scanners: tuple[str, ...] = ()  # the scanners checklist item C15 expects to have run
+    signatures: tuple[SignatureCheck, ...] = ()  # each image the signature policy covered
+    signatures_configured: bool = False  # the policy file asks for signature checks
 
     def scanner_runs(self) -> tuple[ToolRun, ...]:
         """One run per scanner, in the order they were asked for."""

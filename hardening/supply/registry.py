@@ -73,6 +73,7 @@ class Answer:
     media_type: str = ""
     body: bytes = b""
     error: str = ""
+    status: int = 0  # the HTTP status; 0 when the registry could not be reached
 
 
 def _credentials(registry: str) -> tuple[str, str] | None:
@@ -93,6 +94,16 @@ def _credentials(registry: str) -> tuple[str, str] | None:
             )
             return user, password
     return None
+
+
+def _failure(ref: Reference, reference: str, status: int) -> str:
+    if status == 404:
+        return f"{ref.repository}:{reference} was not found in {ref.registry}"
+    if status in (401, 403):
+        return f"{ref.registry} refused access ({status}); log in with docker login"
+    if status >= 400:
+        return f"{ref.registry} answered {status}"
+    return ""
 
 
 class Registry:
@@ -146,14 +157,9 @@ class Registry:
             return Answer(
                 error=f"registry {ref.registry} could not be reached ({type(exc).__name__})"
             )
-        if response.status_code == 404:
-            return Answer(error=f"{ref.repository}:{reference} was not found in {ref.registry}")
-        if response.status_code in (401, 403):
-            return Answer(
-                error=f"{ref.registry} refused access ({response.status_code}); log in with docker login"
-            )
-        if response.status_code >= 400:
-            return Answer(error=f"{ref.registry} answered {response.status_code}")
+        failed = _failure(ref, reference, response.status_code)
+        if failed:
+            return Answer(error=failed, status=response.status_code)
         body = response.content if method == "GET" else b""
         digest = response.headers.get("Docker-Content-Digest", "")
         if not digest and body:
@@ -161,7 +167,35 @@ class Registry:
         if not digest and method == "HEAD":
             return self.manifest(ref, reference, "GET")
         media_type = response.headers.get("Content-Type", "").split(";")[0]
-        return Answer(digest, media_type, body)
+        return Answer(digest, media_type, body, status=response.status_code)
+
+    def blob(self, ref: Reference, digest: str) -> Answer:
+        """A blob, checked against its digest (a registry cannot hand over other bytes)."""
+        try:
+            response = self._request("GET", ref, f"blobs/{digest}", accept="*/*")
+        except requests.RequestException as exc:
+            return Answer(
+                error=f"registry {ref.registry} could not be reached ({type(exc).__name__})"
+            )
+        failed = _failure(ref, digest, response.status_code)
+        if failed:
+            return Answer(error=failed, status=response.status_code)
+        if "sha256:" + hashlib.sha256(response.content).hexdigest() != digest:
+            return Answer(error=f"{ref.registry} sent a blob that is not {digest}", status=502)
+        return Answer(digest, body=response.content, status=response.status_code)
+
+    def referrers(self, ref: Reference, digest: str) -> Answer:
+        """The OCI referrers index of ``digest`` (404 where the registry has no referrers API)."""
+        try:
+            response = self._request("GET", ref, f"referrers/{digest}", accept=INDEX_TYPES[0])
+        except requests.RequestException as exc:
+            return Answer(
+                error=f"registry {ref.registry} could not be reached ({type(exc).__name__})"
+            )
+        failed = _failure(ref, digest, response.status_code)
+        if failed:
+            return Answer(error=failed, status=response.status_code)
+        return Answer(digest, INDEX_TYPES[0], response.content, status=response.status_code)
 
     def resolve(self, ref: Reference) -> Answer:
         """The digest the tag points at now (the index digest for a multi-platform image)."""

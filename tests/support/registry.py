@@ -20,7 +20,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def serve_registry(folder: Path) -> Iterator[str]:
+def serve_registry(folder: Path, htpasswd: str = "") -> Iterator[str]:
+    """A registry on 127.0.0.1; with ``htpasswd`` (a line of bcrypt credentials) it asks for
+    Basic auth."""
     if shutil.which("docker-registry") is None:
         _apt_install("docker-registry")
     port = free_port()
@@ -30,6 +32,10 @@ def serve_registry(folder: Path) -> Iterator[str]:
         f"    rootdirectory: {folder / 'data'}\n  delete:\n    enabled: true\n"
         f"http:\n  addr: 127.0.0.1:{port}\n"
     )
+    if htpasswd:
+        (folder / "htpasswd").write_text(htpasswd + "\n")
+        with config.open("a") as out:
+            out.write(f"auth:\n  htpasswd:\n    realm: test\n    path: {folder / 'htpasswd'}\n")
     proc = subprocess.Popen(
         ["docker-registry", "serve", str(config)],
         stdout=subprocess.DEVNULL,
@@ -40,7 +46,7 @@ def serve_registry(folder: Path) -> Iterator[str]:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                if requests.get(f"http://{address}/v2/", timeout=1).status_code == 200:
+                if requests.get(f"http://{address}/v2/", timeout=1).status_code in (200, 401):
                     break
             except requests.RequestException:
                 time.sleep(0.2)

@@ -1,0 +1,177 @@
+"""Fetching signatures from a real registry (Debian's docker-registry on 127.0.0.1, asking for
+Basic auth as private registries do): cosign's ``.sig`` tag, and a real provenance bundle
+attached by the real ``@sigstore/cli attach`` (the referrers tag fallback). No Docker engine."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from hardening.model import SignatureOutcome
+from hardening.policy.signatures import Identity, SignaturePolicy
+from hardening.supply.signatures import Target, base_images, check_images
+from hardening.targets.dockerfile import parse_dockerfile
+from tests.support.oci import new_key, public_pem, push_image, sign
+from tests.support.registry import free_port, serve_registry
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "signatures"
+ATTESTATION = FIXTURES / "conformance" / "happy-path-intoto-in-dsse-v3.sigstore.json"
+# bcrypt of "test" (cost 4): a throwaway credential for the throwaway registry.
+HTPASSWD = "test:$2b$04$Kbtv9ZU8KaMZPJ56Zn9MH.K9OGWri5eKYZlHZsmqeI6L2kTiO4R6C"
+GITHUB = "https://token.actions.githubusercontent.com"
+CLI = "@sigstore/cli@0.10.3"
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    yield from serve_registry(tmp_path_factory.mktemp("registry"), HTPASSWD)
+
+
+@pytest.fixture
+def docker_home(registry: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A HOME whose ~/.docker/config.json logs in to the registry, as `docker login` does."""
+    home = tmp_path / "home"
+    (home / ".docker").mkdir(parents=True)
+    auth = {"auths": {registry: {"auth": base64.b64encode(b"test:test").decode()}}}
+    (home / ".docker" / "config.json").write_text(json.dumps(auth))
+    monkeypatch.setenv("DOCKER_CONFIG", str(home / ".docker"))
+    return home
+
+
+@pytest.fixture(scope="module")
+def http() -> requests.Session:
+    session = requests.Session()
+    session.auth = ("test", "test")
+    return session
+
+
+@pytest.fixture(scope="module")
+def key_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, Path]:
+    key = new_key()
+    path = tmp_path_factory.mktemp("keys") / "release.pub"
+    path.write_bytes(public_pem(key))
+    return key, path
+
+
+def _policy(pattern: str, key: Path, provenance: Identity | None = None) -> SignaturePolicy:
+    return SignaturePolicy(pattern, ".hardening.yml:2", key=key, provenance=provenance)
+
+
+def test_signed_unsigned_other_key_and_replayed(
+    registry: str, http: requests.Session, key_file: tuple[object, Path], docker_home: Path
+) -> None:
+    key, pub = key_file
+    signed = push_image(http, registry, "dh/signed", "1")
+    sign(http, registry, "dh/signed", signed, key)  # type: ignore[arg-type]
+    push_image(http, registry, "dh/unsigned", "1")
+    other = push_image(http, registry, "dh/other", "1")
+    sign(http, registry, "dh/other", other, new_key())
+    replayed = push_image(http, registry, "dh/replayed", "2")
+    sign(http, registry, "dh/replayed", replayed, key, signed=signed)  # type: ignore[arg-type]
+    text = (
+        "".join(
+            f"FROM {registry}/dh/{name}:{tag} AS s{n}\n"
+            for n, (name, tag) in enumerate(
+                [("signed", "1"), ("unsigned", "1"), ("other", "1"), ("replayed", "2")]
+            )
+        )
+        + "FROM scratch\nFROM s0\n"
+    )
+    targets = base_images(parse_dockerfile(text, "Dockerfile"))
+    assert [t.line for t in targets] == [1, 2, 3, 4]
+    outcome = check_images(targets, (_policy(f"{registry}/dh/*", pub),))
+    by_line = {c.line: c for c in outcome.checks}
+    assert by_line[1].signature is SignatureOutcome.VERIFIED and by_line[1].digest == signed
+    assert by_line[1].detail == "signed by the key release.pub" and by_line[1].passed
+    assert by_line[2].signature is SignatureOutcome.MISSING
+    assert by_line[3].signature is SignatureOutcome.OTHER_SIGNER
+    assert by_line[4].signature is SignatureOutcome.INVALID
+    assert f"the signature is for {signed[:19]}" in by_line[4].detail
+    assert outcome.unreachable == () and outcome.uncovered == ()
+
+
+def test_a_pin_is_checked_by_its_digest_and_uncovered_images_are_listed(
+    registry: str, http: requests.Session, key_file: tuple[object, Path], docker_home: Path
+) -> None:
+    key, pub = key_file
+    first = push_image(http, registry, "dh/pinned", "1")
+    sign(http, registry, "dh/pinned", first, key)  # type: ignore[arg-type]
+    push_image(http, registry, "dh/pinned", "1-rebuilt")  # another digest, unsigned
+    targets = [Target(f"{registry}/dh/pinned:1@{first}", 1), Target(f"{registry}/other/app:1", 2)]
+    outcome = check_images(targets, (_policy(f"{registry}/dh/*", pub),))
+    (check,) = outcome.checks
+    assert check.digest == first and check.signature is SignatureOutcome.VERIFIED
+    assert outcome.uncovered == (f"{registry}/other/app:1",)
+
+
+def test_an_image_that_is_not_there_is_unsigned(
+    registry: str, key_file: tuple[object, Path], docker_home: Path
+) -> None:
+    _, pub = key_file
+    outcome = check_images([Target(f"{registry}/dh/absent:1")], (_policy("*", pub),))
+    (check,) = outcome.checks
+    assert check.signature is SignatureOutcome.MISSING and "is not in" in check.detail
+
+
+def test_an_unreachable_registry_is_a_failure_to_check_not_a_result(
+    key_file: tuple[object, Path],
+) -> None:
+    _, pub = key_file
+    outcome = check_images([Target(f"127.0.0.1:{free_port()}/dh/app:1", 1)], (_policy("*", pub),))
+    assert outcome.checks == ()
+    (reason,) = outcome.unreachable
+    assert "could not be reached" in reason
+
+
+def test_without_credentials_the_refusal_is_named(
+    registry: str, key_file: tuple[object, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    _, pub = key_file
+    outcome = check_images([Target(f"{registry}/dh/signed:1", 1)], (_policy("*", pub),))
+    assert outcome.checks == () and "refused access (401)" in outcome.unreachable[0]
+
+
+def _sigstore_cli() -> str:
+    found = shutil.which("sigstore")
+    if found is None and shutil.which("npm"):
+        subprocess.run(["npm", "install", "-g", CLI], check=False, capture_output=True, timeout=300)
+        found = shutil.which("sigstore")
+    if found is None:
+        pytest.skip(f"{CLI} could not be installed (npm install -g {CLI})")
+    return found
+
+
+def test_a_provenance_bundle_attached_by_sigstore_cli_is_fetched_and_must_be_about_this_image(
+    registry: str, http: requests.Session, key_file: tuple[object, Path], docker_home: Path
+) -> None:
+    key, pub = key_file
+    digest = push_image(http, registry, "dh/attested", "1")
+    sign(http, registry, "dh/attested", digest, key)  # type: ignore[arg-type]
+    attach = subprocess.run(
+        [_sigstore_cli(), "attach", f"{registry}/dh/attested@{digest}", "--attestation", str(ATTESTATION)],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "HOME": str(docker_home)},
+    )  # fmt: skip
+    assert attach.returncode == 0, attach.stderr[-2000:]
+    builder = Identity(GITHUB, identity_regexp="^https://github.com/sigstore-conformance/")
+    outcome = check_images([Target(f"{registry}/dh/attested:1")], (_policy("*", pub, builder),))
+    (check,) = outcome.checks
+    assert check.signature is SignatureOutcome.VERIFIED
+    # A genuine GitHub provenance attestation, but of another artifact (a.txt): not this image's.
+    assert check.provenance is SignatureOutcome.INVALID, check.provenance_detail
+    assert "about sha256:a0cfc71271d6…, not this image" in check.provenance_detail
+    unattested = push_image(http, registry, "dh/attested", "2")
+    sign(http, registry, "dh/attested", unattested, key)  # type: ignore[arg-type]
+    outcome = check_images([Target(f"{registry}/dh/attested:2")], (_policy("*", pub, builder),))
+    assert outcome.checks[0].provenance is SignatureOutcome.MISSING
+    not_asked = check_images([Target(f"{registry}/dh/attested:1")], (_policy("*", pub),))
+    assert not_asked.checks[0].provenance is SignatureOutcome.NOT_REQUIRED
+    assert not_asked.checks[0].passed
