@@ -21,8 +21,14 @@ class Row:
     met: bool | None  # None: a reference value with no target
     note: str = ""
 
+    @property
+    def failed(self) -> bool:
+        return self.note.startswith("failed:")
+
     def cells(self) -> list[str]:
         verdict = "n/a" if self.met is None else ("met" if self.met else "MISSED")
+        if self.failed:  # no time is shown for what did not run to the end
+            return [self.group, self.name, "failed", "-", "-", self.target or "-", "FAILED", self.note]
         return [
             self.group,
             self.name,
