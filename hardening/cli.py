@@ -132,6 +132,10 @@ def _add_scan_options(scan: argparse.ArgumentParser) -> None:
         "--no-pin-lookup", action="store_true",
         help="do not look up base images' current digests in their registries",
     )  # fmt: skip
+    scan.add_argument(
+        "--no-signature-check", action="store_true",
+        help="do not check the signatures the policy file asks for (docs/signatures.md)",
+    )  # fmt: skip
 
 
 def _add_other_commands(sub: Any) -> None:
@@ -275,6 +279,7 @@ def scan_request_from_args(args: argparse.Namespace) -> ScanRequest:
         platform=args.platform, tags=tuple(args.tag), image=args.image, image_archive=archive,
         compose_file=compose.resolve() if compose else None, config=config, settings=settings,
         sbom_format=args.sbom, resolve_pins=not args.no_pin_lookup, extra_outputs=outputs,
+        verify_signatures=not args.no_signature_check,
         sbom_path=Path(args.sbom_file).resolve() if args.sbom_file else None,
         sarif_path=Path(args.sarif or "docker-hardening.sarif").resolve(),
         summary_path=Path(args.summary or "docker-hardening.md").resolve(),

@@ -68,6 +68,7 @@ class ScanRequest:
     # More outputs, (format name, path): --output FORMAT=PATH, and --gitlab-report.
     extra_outputs: tuple[tuple[str, Path], ...] = ()
     resolve_pins: bool = True  # look up base images' current digests in their registries
+    verify_signatures: bool = True  # check signatures where the policy file asks for them
 
     # The settings in force, as the pipeline reads them.
     @property

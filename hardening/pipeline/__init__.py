@@ -95,6 +95,7 @@ def _stages(ctx: ScanContext) -> None:
 def _checks_then_pins(ctx: ScanContext) -> None:
     ctx.rec.run("hardening checks", lambda info: stages.checks(ctx, info))
     ctx.rec.run("digest pins", lambda info: stages.pins(ctx, info))
+    ctx.rec.run("signatures", lambda info: stages.signatures(ctx, info))
 
 
 def _one(ctx: ScanContext, name: str, function: str) -> None:

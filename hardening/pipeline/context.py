@@ -10,13 +10,16 @@ import datetime
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hardening.model import Finding, ImageInfo
 from hardening.pipeline.recorder import Recorder
 from hardening.redact import Redactor, secret_values
 from hardening.request import ScanRequest
 from hardening.targets.dockerfile import DockerfileModel, parse_dockerfile
+
+if TYPE_CHECKING:
+    from hardening.model import SignatureCheck
 
 RUN_LABEL = "docker-hardening.run"
 TEMP_TAG_REPOSITORY = "docker-hardening.local/scan"
@@ -40,6 +43,7 @@ class ScanContext:
     findings: list[Finding] = field(default_factory=list)  # merged, located, with policy
     extras: dict[str, Any] = field(default_factory=dict)
     cancelled: str = ""  # the signal's name, when the run was cancelled
+    signature_checks: list[SignatureCheck] = field(default_factory=list)  # base and scanned images
     started: datetime.datetime = field(default_factory=lambda: datetime.datetime.now(datetime.UTC))
 
     @property

@@ -163,6 +163,35 @@ def pins(ctx: ScanContext, info: StageInfo) -> None:
             ctx.rec.notify("note", "digest pins", f"line {pin.line}: {pin.note}")
 
 
+def signatures(ctx: ScanContext, info: StageInfo) -> None:
+    """The base images' and the scanned image's signatures, where the policy file asks; a
+    registry that cannot be asked makes the run incomplete (never a silent pass)."""
+    request = ctx.request
+    policies = request.config.signatures
+    if not policies or not request.verify_signatures:
+        info.skip("off (--no-signature-check)" if policies else "not configured in the policy file")
+        return
+    from hardening.rules import check_signatures
+    from hardening.supply.signatures import Target, base_images, check_images
+
+    targets = base_images(ctx.dockerfile) if ctx.dockerfile is not None else []
+    if request.image:  # an image given by reference: its registry holds its signatures
+        targets.append(Target(request.image))
+    outcome = check_images(targets, policies)
+    ctx.signature_checks.extend(outcome.checks)
+    ctx.check_findings.extend(check_signatures(ctx.dockerfile, outcome.checks))
+    for image in outcome.uncovered:
+        ctx.rec.notify("note", "signatures", f"{image}: no signatures entry covers it; not checked")
+    verified = sum(1 for c in outcome.checks if c.passed)
+    info.detail = f"{verified} of {len(outcome.checks)} image(s) verified"
+    if outcome.unreachable:
+        raise HardeningError(
+            "signatures could not be checked: " + "; ".join(outcome.unreachable),
+            "make the registry reachable (docker login for a private one), or run with "
+            "--no-signature-check",
+        )
+
+
 def probes(ctx: ScanContext, info: StageInfo) -> None:
     request = ctx.request
     if not request.probes:

@@ -20,6 +20,7 @@ the line and the key, before anything runs.
         expires: 2027-01-31        # optional
     vex: [.vex/*.json]
     baseline: {sarif: baseline.sarif, new-only: true}
+    signatures: [{images: docker.io/library/*, key: cosign.pub}]   # see docs/signatures.md
 """
 
 from __future__ import annotations
@@ -33,12 +34,13 @@ from typing import Any
 
 from hardening.errors import UsageError
 from hardening.model import Kind, Severity
+from hardening.policy.signatures import SignaturePolicy, read_signatures
 from hardening.yamlsafe import YamlRefused, load_yaml_file
 
 LEVELS = ("critical", "high", "medium", "low", "none")
 TOP_KEYS = (
     "fail-on", "fail-on-kinds", "thresholds", "ignore-unfixed", "on-tool-failure", "rules",
-    "probes", "minimal-bases", "ignores", "vex", "baseline",
+    "probes", "minimal-bases", "ignores", "vex", "baseline", "signatures",
 )  # fmt: skip
 IGNORE_KEYS = ("id", "package", "version", "path", "file", "reason", "expires")
 PROBE_KEYS = ("enabled", "grace-period", "min-uid", "allowed-capabilities")
@@ -69,6 +71,7 @@ class Config:
     baseline_sarif: str = ""
     new_only: bool = False
     allowed_capabilities: frozenset[str] = frozenset()
+    signatures: tuple[SignaturePolicy, ...] = ()  # which images must be signed, by whom
 
 
 class _Reader:
@@ -213,7 +216,7 @@ def load_config(path: Path, required: bool) -> Config:
     return Config(
         path=str(path), values=values, thresholds=tuple(thresholds), disabled_rules=frozenset(disabled),
         severity_overrides=tuple(overrides), ignores=tuple(ignores), minimal_bases=minimal, vex=vex,
-        baseline_sarif=baseline, new_only=new_only, allowed_capabilities=caps,
+        baseline_sarif=baseline, new_only=new_only, allowed_capabilities=caps, signatures=_signatures(reader, document),
     )  # fmt: skip
 
 
@@ -260,6 +263,10 @@ def _baseline(reader: _Reader, document: Any) -> tuple[str, bool]:
     if not isinstance(sarif, str):
         raise reader.fail(node, "sarif", f"{sarif!r} is not a path", "write sarif: FILE.sarif")
     return sarif, reader.flag(node, "new-only") if "new-only" in node else False
+
+
+def _signatures(reader: _Reader, document: Any) -> tuple[SignaturePolicy, ...]:
+    return read_signatures(reader, document, _line) if "signatures" in document else ()
 
 
 def _ignores(reader: _Reader, document: Any) -> list[Ignore]:

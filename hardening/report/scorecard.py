@@ -69,6 +69,49 @@ def _scanner_row(report: Report) -> Row:
     return Row("C15", CHECKLIST["C15"], Verdict.PASS, f"{versions} ran; {vulns} vulnerabilities")
 
 
+NOT_CONFIGURED = (
+    "not checked: signatures not configured (add a signatures: entry to the policy file naming "
+    "the key or keyless identity each image must be signed by; see docs/signatures.md)"
+)
+
+
+def _signature_evidence(report: Report) -> tuple[Verdict, str]:
+    """Whether every signature check the policy asks for passed, and what was verified."""
+    if not report.signatures_configured:
+        return Verdict.NOT_CHECKED, NOT_CONFIGURED
+    stage = next((s for s in report.stages if s.name == "signatures"), None)
+    if stage is not None and stage.status is RunStatus.FAILED:
+        return Verdict.NOT_CHECKED, f"not checked: the signatures stage failed ({stage.detail})"
+    checks = report.signatures
+    if not checks:
+        return Verdict.NOT_CHECKED, "not checked: no image matched a signatures: entry"
+    failed = [c for c in checks if not c.passed]
+    if failed:
+        names = ", ".join(c.image for c in failed[:3])
+        return Verdict.FAIL, f"{len(failed)} of {len(checks)} image(s) not verified ({names})"
+    shown = "; ".join(
+        f"{c.image} {c.detail}" + (f", {c.provenance_detail}" if c.provenance_detail else "")
+        for c in checks[:3]
+    )
+    more = f" (+{len(checks) - 3} more)" if len(checks) > 3 else ""
+    return Verdict.PASS, f"signatures verified: {shown}{more}"
+
+
+def _supply_row(report: Report, title: str) -> Row:
+    """C17 passes only with an SBOM and every configured signature check passed."""
+    sbom = report.sbom
+    if sbom is not None and sbom.error:
+        return Row("C17", title, Verdict.FAIL, f"no SBOM: {sbom.error}")
+    verdict, signed = _signature_evidence(report)
+    if sbom is None or not sbom.path:
+        made = "no SBOM made"
+        verdict = Verdict.FAIL if verdict is Verdict.FAIL else Verdict.NOT_CHECKED
+    else:
+        kinds = ", ".join(f"{n} {t}" for t, n in sbom.by_type)
+        made = f"{sbom.format} SBOM by {sbom.tool}: {sbom.packages} packages ({kinds})"
+    return Row("C17", title, verdict, f"{made}; {signed}")
+
+
 def scorecard(report: Report) -> list[Row]:
     failing: dict[str, list[Finding]] = {}
     for finding in sorted(report.active(), key=sort_key):
@@ -76,7 +119,6 @@ def scorecard(report: Report) -> list[Row]:
             failing.setdefault(item, []).append(finding)
     checked: Mapping[str, str] = dict(report.checklist)
     probe_evidence = _probe_evidence(report.runtime)
-    sbom = report.sbom
     rows = []
     for item, title in CHECKLIST.items():
         if item == "C15":
@@ -93,12 +135,8 @@ def scorecard(report: Report) -> list[Row]:
             )
         elif item in probe_evidence:
             rows.append(Row(item, title, Verdict.PASS, probe_evidence[item]))
-        elif item == "C17" and sbom is not None and sbom.path and not sbom.error:
-            kinds = ", ".join(f"{n} {t}" for t, n in sbom.by_type)
-            rows.append(Row(item, title, Verdict.PASS,
-                            f"{sbom.format} SBOM by {sbom.tool}: {sbom.packages} packages ({kinds})"))  # fmt: skip
-        elif item == "C17" and sbom is not None and sbom.error:
-            rows.append(Row(item, title, Verdict.FAIL, f"no SBOM: {sbom.error}"))
+        elif item == "C17":
+            rows.append(_supply_row(report, title))
         elif item in checked:
             evidence = checked[item]
             if evidence.startswith("n/a"):

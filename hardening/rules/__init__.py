@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hardening.errors import HardeningError
-from hardening.model import Finding, Notification, Suppression
+from hardening.model import Finding, Notification, SignatureCheck, Suppression
 from hardening.rules.base import LintContext
 from hardening.rules.registry import rules
 from hardening.targets.compose import ComposeModel, find_compose, parse_compose
@@ -155,6 +155,7 @@ def _available(ctx: LintContext) -> set[str]:
         "image": ctx.image is not None,
         "pins": ctx.pins is not None,
         "runtime": ctx.runtime is not None,
+        "signatures": ctx.signatures is not None,
     }
     return {fact for fact, there in present.items() if there}
 
@@ -235,6 +236,15 @@ def check_pins(dockerfile: DockerfileModel, pins: Sequence[Pin]) -> list[Finding
     ``dockerfile``)."""
     ctx = LintContext(workspace=Path(), dockerfile=dockerfile, pins=tuple(pins))
     return _only(ctx, "pins")
+
+
+def check_signatures(
+    dockerfile: DockerfileModel | None, checks: Sequence[SignatureCheck]
+) -> list[Finding]:
+    """The findings of the rules that read the signature checks (base images point into
+    ``dockerfile``, the scanned image at no line)."""
+    ctx = LintContext(workspace=Path(), dockerfile=dockerfile, signatures=tuple(checks))
+    return _only(ctx, "signatures")
 
 
 def check_runtime(result: ProbeResult, options: ProbeOptions) -> list[Finding]:

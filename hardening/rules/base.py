@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hardening.model import Finding, Kind, Location, RuleDoc, Severity
+from hardening.model import Finding, Kind, Location, RuleDoc, Severity, SignatureCheck
 from hardening.targets.compose import ComposeModel
 from hardening.targets.dockerfile import DockerfileModel
 from hardening.targets.dockerignore import DockerIgnore
@@ -28,8 +28,9 @@ if TYPE_CHECKING:  # facts made elsewhere; the rules only read them
 
 Check = Callable[["LintContext"], Iterable[Finding]]
 # The facts a rule can read, each from one producer: the targets' parsers (``lint``), the
-# digest pins resolved against the registry (``check_pins``), the probes (``check_runtime``).
-FACTS = ("dockerfile", "context", "compose", "image", "pins", "runtime")
+# digest pins resolved against the registry (``check_pins``), the probes (``check_runtime``),
+# the signature checks (``check_signatures``).
+FACTS = ("dockerfile", "context", "compose", "image", "pins", "runtime", "signatures")
 
 
 @dataclass
@@ -41,6 +42,7 @@ class LintContext:
     image: ImageFacts | None = None
     pins: tuple[Pin, ...] | None = None  # the FROM lines' digests, resolved
     runtime: ProbeResult | None = None  # what running the image showed
+    signatures: tuple[SignatureCheck, ...] | None = None  # images checked against the policy
     min_uid: int = 1000
     minimal_bases: tuple[str, ...] = ()
     allowed_capabilities: frozenset[str] = frozenset()

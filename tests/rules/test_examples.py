@@ -35,10 +35,10 @@ def test_bad_fires_and_good_is_silent(item: Rule, tmp_path: Path) -> None:
 
 
 def test_every_hand_made_case_is_for_a_rule() -> None:
-    from tests.rules.cases import context, dockerfile, image, runtime
+    from tests.rules.cases import context, dockerfile, image, runtime, signatures
 
     known = {item.doc.id for item in rules()}
-    for module in (dockerfile, context, image, runtime):
+    for module in (dockerfile, context, image, runtime, signatures):
         assert set(module.CASES) <= known, module.__name__
 
 

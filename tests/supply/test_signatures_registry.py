@@ -1,6 +1,7 @@
 """Fetching signatures from a real registry (Debian's docker-registry on 127.0.0.1, asking for
 Basic auth as private registries do): cosign's ``.sig`` tag, and a real provenance bundle
-attached by the real ``@sigstore/cli attach`` (the referrers tag fallback). No Docker engine."""
+attached by the real ``@sigstore/cli attach`` (the referrers tag fallback); and the
+``signatures`` stage over them. No Docker engine."""
 
 from __future__ import annotations
 
@@ -15,8 +16,14 @@ from pathlib import Path
 import pytest
 import requests
 
-from hardening.model import SignatureOutcome
+from hardening.model import Report, RunStatus, SignatureOutcome
+from hardening.pipeline import stages
+from hardening.pipeline.context import ScanContext, read_dockerfile
+from hardening.pipeline.recorder import Recorder
+from hardening.policy.config import load_config
 from hardening.policy.signatures import Identity, SignaturePolicy
+from hardening.report.scorecard import Verdict, scorecard
+from hardening.request import ScanRequest
 from hardening.supply.signatures import Target, base_images, check_images
 from hardening.targets.dockerfile import parse_dockerfile
 from tests.support.oci import new_key, public_pem, push_image, sign
@@ -175,3 +182,61 @@ def test_a_provenance_bundle_attached_by_sigstore_cli_is_fetched_and_must_be_abo
     not_asked = check_images([Target(f"{registry}/dh/attested:1")], (_policy("*", pub),))
     assert not_asked.checks[0].provenance is SignatureOutcome.NOT_REQUIRED
     assert not_asked.checks[0].passed
+
+
+def _scan_context(tmp_path: Path, policy: str, dockerfile: str, image: str = "") -> ScanContext:
+    (tmp_path / ".hardening.yml").write_text(policy)
+    (tmp_path / "Dockerfile").write_text(dockerfile)
+    request = ScanRequest(
+        workspace=tmp_path, dockerfile=tmp_path / "Dockerfile", image=image,
+        config=load_config(tmp_path / ".hardening.yml", required=True),
+    )  # fmt: skip
+    ctx = ScanContext(request=request, rec=Recorder(log_sink=lambda line: None))
+    read_dockerfile(ctx)
+    return ctx
+
+
+def test_the_stage_reports_from_lines_and_the_scanned_image_and_fails_the_scorecard(
+    registry: str, http: requests.Session, key_file: tuple[object, Path], docker_home: Path,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    key, pub = key_file
+    shutil.copy(pub, tmp_path / "release.pub")
+    base = push_image(http, registry, "dh/stage-base", "1")
+    sign(http, registry, "dh/stage-base", base, key)  # type: ignore[arg-type]
+    push_image(http, registry, "dh/stage-unsigned", "1")
+    app = push_image(http, registry, "dh/stage-app", "1")
+    sign(http, registry, "dh/stage-app", app, new_key())
+    policy = f"signatures:\n  - images: {registry}/dh/*\n    key: release.pub\n"
+    dockerfile = (f"FROM {registry}/dh/stage-base:1 AS build\nFROM {registry}/dh/stage-unsigned:1\n"
+                  "FROM docker.io/library/busybox:1\n")  # fmt: skip
+    ctx = _scan_context(tmp_path, policy, dockerfile, image=f"{registry}/dh/stage-app:1")
+    assert ctx.rec.run("signatures", lambda info: stages.signatures(ctx, info))
+    assert ctx.rec.stages[-1].detail == "1 of 3 image(s) verified"
+    found = {(f.rule_id, f.location.line) for f in ctx.check_findings}
+    assert found == {("DH-D124", 2), ("DH-I231", 0)}
+    assert any("busybox:1: no signatures entry covers it" in n.message for n in ctx.rec.notifications)
+    report = Report(findings=tuple(ctx.check_findings), signatures=tuple(ctx.signature_checks),
+                    signatures_configured=True, stages=tuple(ctx.rec.stages))  # fmt: skip
+    (row,) = [r for r in scorecard(report) if r.item == "C17"]
+    assert row.verdict is Verdict.FAIL and "DH-D124" in row.evidence
+
+
+def test_an_unreachable_registry_makes_the_stage_fail(
+    key_file: tuple[object, Path], tmp_path: Path
+) -> None:
+    _, pub = key_file
+    shutil.copy(pub, tmp_path / "release.pub")
+    ctx = _scan_context(tmp_path, "signatures:\n  - images: '*'\n    key: release.pub\n",
+                        f"FROM 127.0.0.1:{free_port()}/dh/app:1\n")  # fmt: skip
+    assert not ctx.rec.run("signatures", lambda info: stages.signatures(ctx, info))
+    stage = ctx.rec.stages[-1]
+    assert stage.status is RunStatus.FAILED and "signatures could not be checked" in stage.detail
+    assert "could not be reached" in stage.detail and ctx.check_findings == []
+
+
+def test_the_stage_is_skipped_when_not_configured_or_turned_off(tmp_path: Path) -> None:
+    ctx = _scan_context(tmp_path, "fail-on: high\n", "FROM 127.0.0.1:1/dh/app:1\n")
+    ctx.rec.run("signatures", lambda info: stages.signatures(ctx, info))
+    assert ctx.rec.stages[-1].status is RunStatus.SKIPPED
+    assert ctx.rec.stages[-1].detail == "not configured in the policy file"

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from hardening.model import Finding
+from hardening.model import Finding, SignatureCheck
 from hardening.probes import ProbeOptions, ProbeResult
-from hardening.rules import check_pins, check_runtime
+from hardening.rules import check_pins, check_runtime, check_signatures
 from hardening.rules.base import Rule
 from hardening.supply.pins import Pin
 from hardening.targets.dockerfile import parse_dockerfile
@@ -36,6 +36,7 @@ class Inputs:
     image: ImageFacts | None = None
     pins: tuple[Pin, ...] | None = None
     runtime: ProbeResult | None = None
+    signatures: tuple[SignatureCheck, ...] | None = None
 
 
 class Case(NamedTuple):
@@ -45,6 +46,8 @@ class Case(NamedTuple):
 
 def run(inputs: Inputs, tmp: Path) -> list[Finding]:
     """Every finding the rules make on ``inputs``, through the same entry points as a scan."""
+    if inputs.signatures is not None:
+        return check_signatures(parse_dockerfile(PINNED_FROM + "\n", "Dockerfile"), inputs.signatures)
     if inputs.runtime is not None:
         return check_runtime(inputs.runtime, ProbeOptions())
     if inputs.pins is not None:
@@ -89,9 +92,9 @@ def from_examples(item: Rule) -> Case | None:
 
 
 def case_for(item: Rule) -> Case | None:
-    from tests.rules.cases import context, dockerfile, image, runtime
+    from tests.rules.cases import context, dockerfile, image, runtime, signatures
 
-    for module in (dockerfile, context, image, runtime):
+    for module in (dockerfile, context, image, runtime, signatures):
         if item.doc.id in module.CASES:
             return module.CASES[item.doc.id]
     return from_examples(item)
