@@ -171,8 +171,10 @@ def sig_layers(registry: Registry, ref: Reference, digest: str) -> Iterator[Laye
 def attached_bundles(registry: Registry, ref: Reference, digest: str) -> Iterator[bytes]:
     """The Sigstore bundles that refer to ``digest``: from the referrers API, or the
     referrers tag ``sha256-<hex>`` where the registry has no such API."""
-    index = _ok(registry.referrers(ref, digest))
-    if index.error:
+    index = registry.referrers(ref, digest)
+    if index.error and (index.status in (0, 401, 403) or index.status >= 500):
+        raise Unreachable(index.error)
+    if index.error:  # 404, or another refusal of an API the registry does not have
         index = _ok(registry.manifest(ref, digest.replace(":", "-"), "GET"))
     manifests = _json(index.body).get("manifests", []) if not index.error else []
     for entry in manifests[:MAX_ATTACHMENTS]:

@@ -24,6 +24,7 @@ from hardening.policy.config import load_config
 from hardening.policy.signatures import Identity, SignaturePolicy
 from hardening.report.scorecard import Verdict, scorecard
 from hardening.request import ScanRequest
+from hardening.supply.registry import Answer, Registry
 from hardening.supply.signatures import Target, base_images, check_images
 from hardening.targets.dockerfile import parse_dockerfile
 from tests.support.oci import new_key, public_pem, push_image, sign
@@ -240,3 +241,19 @@ def test_the_stage_is_skipped_when_not_configured_or_turned_off(tmp_path: Path) 
     ctx.rec.run("signatures", lambda info: stages.signatures(ctx, info))
     assert ctx.rec.stages[-1].status is RunStatus.SKIPPED
     assert ctx.rec.stages[-1].detail == "not configured in the policy file"
+
+
+def test_a_registry_that_refuses_the_referrers_api_falls_back_to_the_tag(
+    registry: str, http: requests.Session, key_file: tuple[object, Path], docker_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    key, pub = key_file
+    digest = push_image(http, registry, "dh/no-referrers", "1")
+    sign(http, registry, "dh/no-referrers", digest, key)  # type: ignore[arg-type]
+    refused = Answer(error="the registry answered 405", status=405)
+    monkeypatch.setattr(Registry, "referrers", lambda self, ref, d: refused)
+    outcome = check_images([Target(f"{registry}/dh/no-referrers:1")], (_policy("*", pub),))
+    assert outcome.unreachable == () and outcome.checks[0].passed
+    monkeypatch.setattr(Registry, "referrers", lambda self, ref, d: Answer(error="503", status=503))
+    outcome = check_images([Target(f"{registry}/dh/no-referrers:1")], (_policy("*", pub),))
+    assert outcome.checks == () and outcome.unreachable
