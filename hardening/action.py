@@ -24,6 +24,7 @@ from hardening.request import (
     parse_key_values,
     parse_kinds,
     parse_scanners,
+    parse_scope,
     positive_seconds,
 )
 from hardening.settings import resolve
@@ -57,6 +58,8 @@ INPUT_DEFAULTS: dict[str, str] = {
     "db-timeout": "300",
     "db-max-age": "7",
     "config-file": ".hardening.yml",
+    "compare-base": "true",
+    "fail-on-scope": "all",
     "outputs": "",
     "sbom": "cyclonedx",
 }
@@ -188,6 +191,9 @@ def _given(inputs: Inputs) -> dict[str, object | None]:
         "ignore-unfixed": ignore_unfixed if inputs.given("ignore-unfixed") is not None else None,
         "probes": probes if inputs.given("probes") is not None else None,
         "grace-period": grace if inputs.given("trial-grace-period") is not None else None,
+        "fail-on-scope": parse_scope(inputs.get("fail-on-scope"))
+        if inputs.given("fail-on-scope") is not None
+        else None,
     }
     return given
 
@@ -232,6 +238,17 @@ def _scanner_fields(
     return fields, sources
 
 
+def base_commit(environ: Mapping[str, str]) -> str:
+    """The pull request's base commit, from the event ("" outside a pull request)."""
+    from hardening.github.context import read_event
+
+    event, _ = read_event(environ.get("GITHUB_EVENT_PATH", ""))
+    pull = event.get("pull_request")
+    base = pull.get("base") if isinstance(pull, dict) else None
+    sha = base.get("sha") if isinstance(base, dict) else None
+    return sha if isinstance(sha, str) and sha.strip() else ""
+
+
 def request_from_inputs(environ: Mapping[str, str]) -> ScanRequest:
     inputs = Inputs(environ)
     sbom_format = _sbom_format(inputs.get("sbom"))
@@ -262,6 +279,7 @@ def request_from_inputs(environ: Mapping[str, str]) -> ScanRequest:
         sarif_path=paths.sarif,
         summary_path=paths.summary,
         extra_outputs=outputs,
+        compare_with=base_commit(environ) if inputs.flag("compare-base") else "",
         category=inputs.get("category"),
         extra={
             "comment": str(inputs.flag("comment")).lower(),

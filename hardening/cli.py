@@ -47,15 +47,17 @@ def _add_output_options(parser: argparse.ArgumentParser) -> None:
 
 
 def scanner_names() -> list[str]:
-    from hardening.scanners import registry
+    """The built-in scanners' names, without importing them (the CLI starts fast)."""
+    from hardening.scanners.registry import BUILTIN
 
-    return list(registry.names())
+    return [module.rsplit(".", 1)[1] for module in BUILTIN]
 
 
 def output_formats() -> list[str]:
-    from hardening.report.formats import formats
+    """The built-in formats' names, without importing them (a format's module is its name)."""
+    from hardening.report.formats import BUILTIN
 
-    return list(formats())
+    return [module.rsplit(".", 1)[1] for module in BUILTIN]
 
 
 def _add_gate_options(parser: argparse.ArgumentParser) -> None:
@@ -71,6 +73,10 @@ def _add_gate_options(parser: argparse.ArgumentParser) -> None:
         metavar="KINDS",
         help="finding kinds that can fail the gate (default: all)",
     )
+    parser.add_argument(
+        "--fail-on-scope", default=None, choices=["all", "new"],
+        help="all findings count (default), or only those the change introduces (with --compare-with)",
+    )  # fmt: skip
     parser.add_argument(
         "--config",
         metavar="PATH",
@@ -128,6 +134,11 @@ def _add_scan_options(scan: argparse.ArgumentParser) -> None:
                       help="SBOM format, written beside the SARIF file (default cyclonedx)")  # fmt: skip
     scan.add_argument("--sbom-file", metavar="PATH", help="where to write the SBOM")
     scan.add_argument("--gitlab-report", metavar="PATH", help="same as --output gitlab=PATH")
+    scan.add_argument(
+        "--compare-with", default="", metavar="REF",
+        help="also build and scan this commit (a pull request's base) and classify findings "
+        "as new, unchanged or fixed",
+    )  # fmt: skip
     scan.add_argument(
         "--no-pin-lookup", action="store_true",
         help="do not look up base images' current digests in their registries",
@@ -283,7 +294,7 @@ def scan_request_from_args(args: argparse.Namespace) -> ScanRequest:
         sbom_path=Path(args.sbom_file).resolve() if args.sbom_file else None,
         sarif_path=Path(args.sarif or "docker-hardening.sarif").resolve(),
         summary_path=Path(args.summary or "docker-hardening.md").resolve(),
-        category=args.category, **scanner_fields,
+        category=args.category, compare_with=args.compare_with, **scanner_fields,
     )  # fmt: skip
 
 

@@ -366,6 +366,11 @@ class Finding:
                         return float(score)
         return self.severity.security_severity
 
+    @property
+    def baseline_state(self) -> str:
+        """"new" or "unchanged" when the run was compared with a base; "" otherwise."""
+        return self.property("baseline")
+
     def with_suppression(self, suppression: Suppression) -> Finding:
         return replace(self, suppression=suppression)
 
@@ -544,6 +549,41 @@ class PublishOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class Comparison:
+    """What this pull request changes: the findings compared with its base commit's.
+
+    ``compared`` is False when the base could not be had, built or scanned (``reason`` says
+    why); every finding then counts as new. Fixed findings are the base's that are gone; they
+    are never results of this run (they would open alerts), only listed.
+    """
+
+    base: str  # what was compared with: "base commit 1a2b3c4", "baseline file x.sarif"
+    compared: bool
+    reason: str = ""
+    new: int = 0
+    unchanged: int = 0
+    fixed: tuple[Finding, ...] = ()
+    scope_new_only: bool = False  # the gate counts only new findings
+    new_by_severity: tuple[tuple[Severity, int], ...] = ()
+    fixed_count: int | None = None  # when only a count is known (a baseline SARIF file)
+
+    @property
+    def gone(self) -> int:
+        return len(self.fixed) if self.fixed_count is None else self.fixed_count
+
+    @property
+    def line(self) -> str:
+        """"+3 new (1 high), -5 fixed, 40 unchanged"."""
+        worst = [
+            f"{n} {severity.value}"
+            for severity, n in sorted(self.new_by_severity, key=lambda p: -p[0].rank)
+            if n and severity >= Severity.HIGH
+        ]
+        new = f"+{self.new} new" + (f" ({', '.join(worst)})" if worst else "")
+        return f"{new}, -{self.gone} fixed, {self.unchanged} unchanged"
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     """Everything one run produced, handed to the formatters and the gate."""
 
@@ -566,6 +606,7 @@ class Report:
     scanners: tuple[str, ...] = ()  # the scanners checklist item C15 expects to have run
     signatures: tuple[SignatureCheck, ...] = ()  # each image the signature policy covered
     signatures_configured: bool = False  # the policy file asks for signature checks
+    comparison: Comparison | None = None  # what this pull request changes, when compared
 
     def scanner_runs(self) -> tuple[ToolRun, ...]:
         """One run per scanner, in the order they were asked for."""

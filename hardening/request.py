@@ -68,6 +68,8 @@ class ScanRequest:
     # More outputs, (format name, path): --output FORMAT=PATH, and --gitlab-report.
     extra_outputs: tuple[tuple[str, Path], ...] = ()
     resolve_pins: bool = True  # look up base images' current digests in their registries
+    # Compare with this commit (a pull request's base): build and scan it in the same run.
+    compare_with: str = ""
     verify_signatures: bool = True  # check signatures where the policy file asks for them
 
     # The settings in force, as the pipeline reads them.
@@ -140,6 +142,18 @@ def parse_fail_on(value: str) -> Severity | None:
             "set fail-on to a severity such as high",
         )
     return None if text == "none" else Severity(text)
+
+
+def parse_scope(value: str | None) -> str | None:
+    if value is None:
+        return None
+    scope = value.strip().lower()
+    if scope not in ("all", "new"):
+        raise UsageError(
+            f"fail-on-scope must be all or new, not {value!r}",
+            "use all (every finding counts) or new (only what the change introduces)",
+        )
+    return scope
 
 
 def parse_kinds(value: str) -> frozenset[Kind]:

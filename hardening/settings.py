@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 DEFAULTS: dict[str, object] = {
     "fail-on": Severity.HIGH,
     "fail-on-kinds": frozenset(Kind),
+    "fail-on-scope": "all",
     "ignore-unfixed": False,
     "on-tool-failure": "fail",
     "probes": True,
@@ -34,6 +35,7 @@ class Settings:
     fail_on: Severity | None = Severity.HIGH  # None: never fail on findings
     fail_on_kinds: frozenset[Kind] = frozenset(Kind)
     thresholds: tuple[tuple[Kind, Severity | None], ...] = ()  # per kind, from the policy file
+    fail_on_scope: str = "all"  # "new": only what this change introduces counts
     ignore_unfixed: bool = False
     on_tool_failure: str = "fail"
     probes: bool = True
@@ -50,6 +52,7 @@ class Settings:
         shown = [
             ("fail-on", self.fail_on.value if self.fail_on else "none"),
             ("fail-on-kinds", kinds),
+            ("fail-on-scope", self.fail_on_scope),
             ("ignore-unfixed", str(self.ignore_unfixed).lower()),
             ("on-tool-failure", self.on_tool_failure),
             ("probes", str(self.probes).lower()),
@@ -90,6 +93,8 @@ def resolve(given: Mapping[str, object | None], config: Config) -> Settings:
         fail_on=fail_on if isinstance(fail_on, Severity) else None,
         fail_on_kinds=kinds,
         thresholds=config.thresholds,
+        fail_on_scope="new" if config.new_only and given.get("fail-on-scope") is None
+        else str(values["fail-on-scope"]),
         ignore_unfixed=bool(values["ignore-unfixed"]),
         on_tool_failure=str(values["on-tool-failure"]),
         probes=bool(values["probes"]),
@@ -102,7 +107,7 @@ def resolve(given: Mapping[str, object | None], config: Config) -> Settings:
 def given_from_flags(flags: object) -> dict[str, object | None]:
     """The settings given as command-line flags (argparse's namespace), validated; None when
     not given. ``scan`` has more of them than ``lint``."""
-    from hardening.request import parse_fail_on, parse_kinds
+    from hardening.request import parse_fail_on, parse_kinds, parse_scope
 
     fail_on = getattr(flags, "fail_on", None)
     kinds = getattr(flags, "fail_on_kinds", None)
@@ -112,5 +117,6 @@ def given_from_flags(flags: object) -> dict[str, object | None]:
         "ignore-unfixed": getattr(flags, "ignore_unfixed", None),
         "probes": False if getattr(flags, "no_probes", False) else None,
         "grace-period": getattr(flags, "trial_grace", None),
+        "fail-on-scope": parse_scope(getattr(flags, "fail_on_scope", None)),
     }
     return given

@@ -189,7 +189,10 @@ def check_annotations(findings: Sequence[Finding]) -> list[dict[str, str | int]]
 def create_check_run(gh: Any, ctx: GitHubContext, report: Report) -> int:
     passed = bool(report.verdict and report.verdict.passed)
     text = render_report(report, limit=CHECK_RUN_LIMIT)
-    items = check_annotations(report.findings)
+    scoped = report.comparison is not None and report.comparison.scope_new_only
+    items = check_annotations(
+        [f for f in report.findings if not scoped or f.baseline_state != "unchanged"]
+    )
     title = (
         "passed" if passed else "failed"
     ) + f": {len([f for f in report.findings if not f.suppressed])} finding(s)"

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from hardening import processes
 from hardening.pipeline import stages
+from hardening.pipeline.base import compare_stage
 from hardening.pipeline.cancel import Cancelled, cancellable
 from hardening.pipeline.context import ScanContext, read_dockerfile, redactor_for
 from hardening.pipeline.finish import (
@@ -78,7 +79,9 @@ def run_scan(
         return result
 
 
-def _stages(ctx: ScanContext) -> None:
+def _stages(ctx: ScanContext, head: bool = True) -> None:
+    """The scan's stages; for the base commit (``head`` False) without the policy and the
+    comparison, which the head's run applies to the base's findings itself."""
     rec = ctx.rec
     prefix = stages.workdir_prefix(ctx.run_id)
     with tempfile.TemporaryDirectory(prefix=prefix, ignore_cleanup_errors=True) as tmp:
@@ -89,7 +92,18 @@ def _stages(ctx: ScanContext) -> None:
         rec.run("export", lambda info: stages.export(ctx, info))
         _side_by_side(ctx)
         rec.run("merge", lambda info: stages.merge(ctx, info))
+        if not head:
+            return
         rec.run("policy", lambda info: stages.policy(ctx, info))
+        if ctx.request.compare_with or ctx.request.config.baseline_sarif:
+            rec.run("base comparison", lambda info: compare_stage(ctx, info, _base_stages))
+
+
+def _base_stages(base: ScanContext) -> None:
+    try:
+        _stages(base, head=False)
+    finally:
+        stages.remove_temporary(base)
 
 
 def _checks_then_pins(ctx: ScanContext) -> None:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hardening.model import Finding, ImageInfo
+from hardening.model import Comparison, Finding, ImageInfo
 from hardening.pipeline.recorder import Recorder
 from hardening.redact import Redactor, secret_values
 from hardening.request import ScanRequest
@@ -44,11 +45,14 @@ class ScanContext:
     extras: dict[str, Any] = field(default_factory=dict)
     cancelled: str = ""  # the signal's name, when the run was cancelled
     signature_checks: list[SignatureCheck] = field(default_factory=list)  # base and scanned images
+    tag_suffix: str = ""  # "-base" for the base commit's build, so its tag is its own
+    cleanups: list[Callable[[], None]] = field(default_factory=list)  # run on any exit
+    comparison: Comparison | None = None
     started: datetime.datetime = field(default_factory=lambda: datetime.datetime.now(datetime.UTC))
 
     @property
     def temp_tag(self) -> str:
-        return f"{TEMP_TAG_REPOSITORY}:{self.run_id}"
+        return f"{TEMP_TAG_REPOSITORY}:{self.run_id}{self.tag_suffix}"
 
     @property
     def labels(self) -> dict[str, str]:

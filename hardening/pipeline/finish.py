@@ -103,11 +103,11 @@ def build_report(ctx: ScanContext) -> tuple[Report, GateResult]:
     request = ctx.request
     findings = _redacted(_findings(ctx), ctx)
     counted = findings
-    if request.config.new_only and "baseline" in ctx.extras:
-        from hardening.policy.baseline import new_only
-
-        counted = new_only(findings)
+    if ctx.comparison is not None and ctx.comparison.scope_new_only:
+        counted = [f for f in findings if f.baseline_state != "unchanged"]
     gate = decide(counted, ctx.rec.tool_runs, gate_policy(request), incomplete_stages(ctx))
+    if ctx.comparison is not None and ctx.comparison.scope_new_only:
+        gate = replace(gate, reason=f"{gate.reason} (new findings only: {ctx.comparison.line})")
     order = {name: i for i, name in enumerate(STAGE_ORDER)}
     stages = list(ctx.rec.stages)
     if ctx.cancelled:
@@ -129,6 +129,7 @@ def build_report(ctx: ScanContext) -> tuple[Report, GateResult]:
         details=tuple(ctx.rec.details),
         baseline=tuple(sorted((ctx.extras.get("baseline") or {}).items())),
         scanners=expected_scanners(request),
+        comparison=ctx.comparison,
         signatures=tuple(ctx.signature_checks),
         signatures_configured=bool(request.config.signatures) and request.verify_signatures,
     )

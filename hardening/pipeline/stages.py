@@ -257,10 +257,15 @@ def policy(ctx: ScanContext, info: StageInfo) -> None:
 
 def remove_temporary(ctx: ScanContext) -> None:
     """The temporary tag and every container this run made (by its label); user tags stay."""
+    for cleanup in list(ctx.cleanups):
+        cleanup()
+    ctx.cleanups.clear()
     if ctx.client is None:
         return
     from hardening.adapters import docker_engine
 
+    if ctx.request.compare_with and not ctx.tag_suffix:  # the base build of this run
+        docker_engine.remove_image(ctx.client, f"{ctx.temp_tag}-base")
     if ctx.built_tag and not ctx.request.keep_image:
         docker_engine.remove_image(ctx.client, ctx.built_tag)
     docker_engine.remove_labelled_containers(ctx.client, ctx.labels)

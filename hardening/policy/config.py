@@ -39,7 +39,7 @@ from hardening.yamlsafe import YamlRefused, load_yaml_file
 
 LEVELS = ("critical", "high", "medium", "low", "none")
 TOP_KEYS = (
-    "fail-on", "fail-on-kinds", "thresholds", "ignore-unfixed", "on-tool-failure", "rules",
+    "fail-on", "fail-on-kinds", "fail-on-scope", "thresholds", "ignore-unfixed", "on-tool-failure", "rules",
     "probes", "minimal-bases", "ignores", "vex", "baseline", "signatures",
 )  # fmt: skip
 IGNORE_KEYS = ("id", "package", "version", "path", "file", "reason", "expires")
@@ -194,6 +194,8 @@ def load_config(path: Path, required: bool) -> Config:
             thresholds = [(Kind(str(kind)), reader.level(node, kind)) for kind in node]
         elif key == "ignore-unfixed":
             values["ignore-unfixed"] = reader.flag(document, key)
+        elif key == "fail-on-scope":
+            values["fail-on-scope"] = _scope(reader, document)
         elif key == "on-tool-failure":
             value = str(document[key]).lower()
             if value not in ("fail", "warn"):
@@ -255,6 +257,16 @@ def _probes(reader: _Reader, document: Any, values: dict[str, Any]) -> frozenset
     return frozenset(
         c.upper().removeprefix("CAP_") for c in reader.strings(node, "allowed-capabilities")
     )
+
+
+def _scope(reader: _Reader, document: Any) -> str:
+    value = str(document["fail-on-scope"]).strip().lower()
+    if value not in ("all", "new"):
+        raise reader.fail(
+            document, "fail-on-scope", f"{document['fail-on-scope']!r} is not all or new",
+            "write all (every finding counts) or new (only what this change introduces)",
+        )  # fmt: skip
+    return value
 
 
 def _baseline(reader: _Reader, document: Any) -> tuple[str, bool]:

@@ -234,16 +234,43 @@ def run_section(report: Report) -> list[str]:
     return lines
 
 
+def change_lines(report: Report) -> list[str]:
+    """What this change does, first: "+3 new (1 high), -5 fixed, 40 unchanged"."""
+    comparison = report.comparison
+    if comparison is None:
+        return []
+    if not comparison.compared:
+        return [f"**Not compared with the {esc(comparison.base)}:** {esc(comparison.reason)}; "
+                "every finding counts as new.", ""]  # fmt: skip
+    scope = " The gate counts new findings only." if comparison.scope_new_only else ""
+    return [f"**Compared with the {esc(comparison.base)}:** {esc(comparison.line)}.{scope}", ""]
+
+
+def fixed_section(report: Report) -> list[str]:
+    comparison = report.comparison
+    if comparison is None or not comparison.fixed:
+        return []
+    lines = [f"<details><summary>Fixed by this change ({len(comparison.fixed)})</summary>", ""]
+    for f in sorted(comparison.fixed, key=sort_key)[:50]:
+        what = f" in {esc(f.package.name)} {esc(f.package.version)}" if f.package else ""
+        lines.append(f"- {f.severity.value} {esc(f.rule_id)}{what}: {esc(f.title)}")
+    return lines + ["", "</details>", ""]
+
+
 def render_report(report: Report, *, limit: int = SUMMARY_LIMIT, marker: str = "") -> str:
     subject = report.dockerfile or (report.image.reference if report.image else "") or "image"
     head = [marker] if marker else []
     head += [f"## docker-hardening: `{subject}`".replace("|", "\\|"), "", verdict_line(report), ""]
+    head += change_lines(report)
     head += (
         counts_table(report) + ["", "### Hardening scorecard", ""] + scorecard_table(report) + [""]
     )
     active = sorted(report.active(), key=sort_key)
-    if active:
-        head += ["### Top findings", ""] + findings_table(active[:TOP]) + [""]
+    first = [f for f in active if f.baseline_state != "unchanged"]
+    if first:
+        title = "New findings" if report.comparison is not None else "Top findings"
+        head += [f"### {title}", ""] + findings_table(first[:TOP]) + [""]
+    head += fixed_section(report)
     head += runtime_section(report)
     head += pins_section(report)
     head += (
@@ -255,7 +282,8 @@ def render_report(report: Report, *, limit: int = SUMMARY_LIMIT, marker: str = "
     footer_room = 600
     body: list[str] = []
     groups = [
-        ("Active findings", active),
+        ("New findings" if report.comparison else "Active findings", first),
+        ("Unchanged findings", [f for f in active if f.baseline_state == "unchanged"]),
         ("Suppressed findings", sorted((f for f in report.findings if f.suppressed), key=sort_key)),
     ]
     omitted = 0

@@ -279,6 +279,8 @@ def _result(
         "partialFingerprints": fingerprints,
         "properties": _properties(finding, fingerprint),
     }
+    if finding.baseline_state in ("new", "unchanged"):
+        result["baselineState"] = finding.baseline_state
     fixes = _fixes(finding)
     if fixes:
         result["fixes"] = fixes
@@ -418,6 +420,30 @@ def _tool(report: Report) -> sarif_om.Tool:
     return sarif_om.Tool(driver=driver, extensions=extensions or None)
 
 
+def _comparison(report: Report) -> dict[str, Any]:
+    """What changed against the base. Fixed findings are listed here, never as results:
+    a result would open an alert for something that is gone."""
+    comparison = report.comparison
+    assert comparison is not None
+    return {
+        "base": comparison.base,
+        "compared": comparison.compared,
+        "reason": comparison.reason,
+        "new": comparison.new,
+        "unchanged": comparison.unchanged,
+        "fixed": comparison.gone,
+        "summary": comparison.line,
+        "failOnScope": "new" if comparison.scope_new_only else "all",
+        "fixedFindings": [
+            _present((("ruleId", f.rule_id), ("severity", f.severity.value),
+                      ("package", f.package.name if f.package else ""),
+                      ("version", f.package.version if f.package else ""),
+                      ("fingerprint", f.fingerprint)))  # fmt: skip
+            for f in comparison.fixed
+        ],
+    }
+
+
 def _run_properties(report: Report, omitted: int) -> dict[str, Any]:
     properties: dict[str, Any] = {
         "stages": {s.name: s.status.value for s in report.stages},
@@ -433,6 +459,8 @@ def _run_properties(report: Report, omitted: int) -> dict[str, Any]:
         properties["resultsOmittedNote"] = (
             f"{omitted} lower-severity result(s) were left out to stay within GitHub's limits"
         )
+    if report.comparison is not None:
+        properties["comparison"] = _comparison(report)
     if report.image is not None:
         image = report.image
         properties["image"] = {

@@ -146,3 +146,33 @@ def test_trivy_db_repository_input_beats_the_variable_which_beats_the_defaults(
     request = action.request_from_inputs(env)
     assert trivy_settings(request).db_repositories == expected
     assert dict(request.settings_source)["trivy-db-repository"] == source
+
+
+def test_a_pull_request_is_compared_with_its_base_commit_by_default(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    event = tmp_path / "event.json"
+    event.write_text('{"pull_request": {"number": 3, "base": {"sha": "abc123"}}}')
+    env = {"GITHUB_WORKSPACE": str(tmp_path), "GITHUB_EVENT_PATH": str(event)}
+    assert action.request_from_inputs(env).compare_with == "abc123"
+    assert action.request_from_inputs({**env, "INPUT_COMPARE-BASE": "false"}).compare_with == ""
+    assert action.request_from_inputs({"GITHUB_WORKSPACE": str(tmp_path)}).compare_with == ""
+    scoped = action.request_from_inputs({**env, "INPUT_FAIL-ON-SCOPE": "new"})
+    assert (
+        scoped.settings.fail_on_scope == "new"
+        and scoped.settings.source("fail-on-scope") == "input"
+    )
+    with pytest.raises(UsageError):
+        action.request_from_inputs({**env, "INPUT_FAIL-ON-SCOPE": "some"})
+
+
+def test_the_baseline_new_only_setting_is_the_new_scope(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    (tmp_path / "old.sarif").write_text('{"version": "2.1.0", "runs": []}')
+    (tmp_path / ".hardening.yml").write_text("baseline:\n  sarif: old.sarif\n  new-only: true\n")
+    request = action.request_from_inputs({"GITHUB_WORKSPACE": str(tmp_path)})
+    assert request.settings.fail_on_scope == "new"
+    (tmp_path / ".hardening.yml").write_text("fail-on-scope: new\n")
+    assert (
+        action.request_from_inputs({"GITHUB_WORKSPACE": str(tmp_path)}).settings.fail_on_scope
+        == "new"
+    )

@@ -1,0 +1,84 @@
+"""The cost of comparing with the base commit: `hardening scan` of the bundled hardened
+example in a git repository whose base commit differs by one RUN line, with and without
+`--compare-with`, with the real trivy (the tests' database, offline) and no probes.
+
+Target: the comparison adds at most 60% to the wall time when the base shares most layers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import Row
+
+ROOT = Path(__file__).resolve().parents[1]
+GIT_ENV = {"GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@example.invalid",
+           "GIT_COMMITTER_NAME": "b", "GIT_COMMITTER_EMAIL": "b@example.invalid"}  # fmt: skip
+
+
+def _repo(folder: Path) -> tuple[Path, str]:
+    repo = folder / "repo"
+    shutil.copytree(ROOT / "examples" / "hardened", repo / "app")
+    dockerfile = repo / "app" / "Dockerfile"
+    text = dockerfile.read_text()
+    env = {**os.environ, **GIT_ENV}
+    for args in (["init", "-q", "-b", "main"], ["add", "-A"], ["commit", "-q", "-m", "base"]):
+        subprocess.run(["git", "-C", str(repo), *args], check=True, env=env)
+    base = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True,
+                          text=True, check=True).stdout.strip()  # fmt: skip
+    dockerfile.write_text(text.rstrip() + '\nLABEL org.opencontainers.image.description="head"\n')
+    for args in (["add", "-A"], ["commit", "-q", "-m", "head"]):
+        subprocess.run(["git", "-C", str(repo), *args], check=True, env=env)
+    return repo, base
+
+
+def _once(repo: Path, folder: Path, compare: str) -> float:
+    from hardening.pipeline import run_scan
+    from hardening.request import ScanRequest
+    from hardening.settings import Settings
+    from tests.support.engine import DEBIAN_IMAGE
+
+    request = ScanRequest(
+        workspace=repo, context=repo / "app", dockerfile=repo / "app" / "Dockerfile",
+        build_args=(("BASE_IMAGE", DEBIAN_IMAGE),), scanners=("trivy",), scanners_explicit=True,
+        settings=Settings(probes=False), sbom_format="none", resolve_pins=False,
+        sarif_path=folder / "out.sarif", summary_path=folder / "out.md", compare_with=compare,
+        db_cache_dir=folder / "cache", trivy_db_repositories=("127.0.0.1:9/aquasec/trivy-db:2",),
+    )  # fmt: skip
+    started = time.perf_counter()
+    result = run_scan(request, log=lambda _m: None)
+    elapsed = time.perf_counter() - started
+    if compare and (result.report.comparison is None or not result.report.comparison.compared):
+        raise RuntimeError(f"the comparison did not happen: {result.report.comparison}")
+    return elapsed
+
+
+def run(runs: int = 5) -> list[Row]:
+    from tests.support import trivy_db
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        trivy_db.write_db(folder / "cache" / "trivy")
+        os.environ["PATH"] = f"{Path(trivy_db.trivy_binary()).parent}:{os.environ['PATH']}"
+        repo, base = _repo(folder)
+        try:
+            _once(repo, folder, base)  # warm-up: the build cache, the scanner's layer cache
+            alone = [_once(repo, folder, "") for _ in range(runs)]
+            compared = [_once(repo, folder, base) for _ in range(runs)]
+        except RuntimeError as exc:
+            return [Row("compare", "base comparison", "s", 0, 0, 0, "", False, f"failed: {exc}")]
+    ratio = statistics.median(compared) / statistics.median(alone) - 1
+    return [
+        Row("compare", "examples/hardened, no comparison: wall time", "s",
+            statistics.median(alone), min(alone), max(alone), "", None, "real trivy, no probes"),
+        Row("compare", "examples/hardened, compared with its base: wall time", "s",
+            statistics.median(compared), min(compared), max(compared), "", None,
+            "the base differs by one LABEL line"),
+        Row("compare", "time the comparison adds", "ratio", ratio, ratio, ratio, "<= 0.60",
+            ratio <= 0.60, "base built from the build cache, scanned after the head"),
+    ]  # fmt: skip
