@@ -2,10 +2,11 @@
 
     python -m bench.lint_compare
 
-Reads shared/corpus/labels.json by its own conventions (as tests/rules/test_corpus.py does) and
-prints, per label, precision and recall of each tool that has an equivalent check (n/a where
-it has none). Peers run from their own virtual environment (bench/lint_speed.py makes it).
-Not a test.
+Reads both labelled corpora by their own conventions (as tests/rules/test_corpus.py does):
+shared/corpus/labels.json and the repository's tests/corpus/labels.json, and prints, per label
+and corpus side by side, precision and recall of each tool that has an equivalent check (n/a
+where it has none). Peers run from their own virtual environment (bench/lint_speed.py makes
+it). Not a test.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from bench.lint_speed import CORPUS, peers
+from bench.lint_speed import peers
 from tests.rules import test_corpus as ours
 
 # label -> hadolint codes that judge the same thing (by line, or anywhere in the file)
@@ -56,57 +57,75 @@ def _compose_lint(tools: Path, path: Path) -> list[dict[str, object]]:
     return list(json.loads(out or "{}").get("findings", []))
 
 
-def main() -> None:
-    tools = peers()
-    scores_ours = ours._scores()
-    scores_hadolint: dict[str, ours.Score] = {}
-    scores_cl: dict[str, ours.Score] = {}
-    for name, labels in ours.LABELS.items():
-        path = CORPUS / name
-        if labels["kind"] == "dockerfile":
-            found = _hadolint(tools, path)
-            for label, (scope, codes) in HADOLINT.items():
-                value = labels.get(label)
+def _hadolint_scores(
+    tools: Path, corpus: Path, labels: dict[str, dict[str, object]]
+) -> dict[str, ours.Score]:
+    scores: dict[str, ours.Score] = {}
+    for name, entry in labels.items():
+        if entry["kind"] != "dockerfile":
+            continue
+        found = _hadolint(tools, corpus / name)
+        for label, (scope, codes) in HADOLINT.items():
+            value = entry.get(label)
+            if value is None:
+                continue
+            hits = [f for f in found if f["code"] in codes]
+            if scope == "file":
+                expected = {name} if value is True else set()
+                predicted = {name} if hits else set()
+            else:
+                assert isinstance(value, list)
+                expected = {v["line"] if isinstance(v, dict) else v for v in value}
+                predicted = {f["line"] for f in hits}
+            scores.setdefault(label, ours.Score()).add(predicted, expected, name)
+    return scores
+
+
+def _compose_lint_scores(
+    tools: Path, corpus: Path, labels: dict[str, dict[str, object]]
+) -> dict[str, ours.Score]:
+    scores: dict[str, ours.Score] = {}
+    for name, entry in labels.items():
+        if entry["kind"] != "compose":
+            continue
+        found = _compose_lint(tools, corpus / name)
+        services = entry["services"]
+        assert isinstance(services, dict)
+        for service, values in services.items():
+            for label, (fires_when, ids) in COMPOSE_LINT.items():
+                value = values.get(label)
                 if value is None:
                     continue
-                hits = [f for f in found if f["code"] in codes]
-                if scope == "file":
-                    expected = {name} if value is True else set()
-                    predicted = {name} if hits else set()
-                else:
-                    expected = {v["line"] if isinstance(v, dict) else v for v in value}
-                    predicted = {f["line"] for f in hits}
-                scores_hadolint.setdefault(label, ours.Score()).add(predicted, expected, name)
-        else:
-            found_cl = _compose_lint(tools, path)
-            for service, values in labels["services"].items():
-                for label, (fires_when, ids) in COMPOSE_LINT.items():
-                    value = values.get(label)
-                    if value is None:
-                        continue
-                    expected = {service} if value is fires_when else set()
-                    predicted = (
-                        {service}
-                        if any(
-                            f.get("service") == service and f["rule_id"] in ids for f in found_cl
-                        )
-                        else set()
-                    )
-                    scores_cl.setdefault(f"compose.{label}", ours.Score()).add(
-                        predicted, expected, f"{name}:{service}"
-                    )
+                hit = any(f.get("service") == service and f["rule_id"] in ids for f in found)
+                scores.setdefault(f"compose.{label}", ours.Score()).add(
+                    {service} if hit else set(),
+                    {service} if value is fires_when else set(),
+                    f"{name}:{service}",
+                )
+    return scores
 
-    def cell(scores: dict[str, ours.Score], label: str) -> str:
-        score = scores.get(label)
-        return "n/a" if score is None else f"{score.precision:.2f} / {score.recall:.2f}"
 
-    def peer(label: str) -> str:
-        return cell(scores_cl if label.startswith("compose.") else scores_hadolint, label)
+def _cell(scores: dict[str, ours.Score], label: str) -> str:
+    score = scores.get(label)
+    return "n/a" if score is None else f"{score.precision:.2f} / {score.recall:.2f}"
 
-    print("| label | docker-hardening P / R | peer (hadolint or compose-lint) P / R |")
-    print("|---|---|---|")
-    for label in sorted(scores_ours):
-        print(f"| {label} | {cell(scores_ours, label)} | {peer(label)} |")
+
+def main() -> None:
+    tools = peers()
+    columns: list[tuple[dict[str, ours.Score], dict[str, ours.Score]]] = []
+    for corpus in (ours.CORPUS, ours.REPOSITORY_CORPUS):
+        labels = ours.labels_of(corpus)
+        peer = _hadolint_scores(tools, corpus, labels)
+        peer.update(_compose_lint_scores(tools, corpus, labels))
+        columns.append((ours._scores(corpus), peer))
+    print(
+        "| label | shared: docker-hardening P / R | shared: peer P / R "
+        "| repository: docker-hardening P / R | repository: peer P / R |"
+    )
+    print("|---|---|---|---|---|")
+    for label in sorted(set(columns[0][0]) | set(columns[1][0])):
+        cells = [_cell(scores, label) for pair in columns for scores in pair]
+        print(f"| {label} | {' | '.join(cells)} |")
 
 
 if __name__ == "__main__":

@@ -9,16 +9,25 @@ BuildKit's own messages, so such a file is reported instead of silently checked.
 
 On top of it this module resolves what rules need: every argument with its quotes removed
 once, as BuildKit's shell-word processing removes them (``Instruction.value``; the text as
-written stays in ``Instruction.raw``), stages with names and parents, ``ARG`` expansion in
-``FROM``, and the final stage (the last one, or the ``--target``).
+written stays in ``Instruction.raw``), stages with names and parents, and the final stage (the
+last one, or the ``--target``). Variables are read with BuildKit's scoping
+(``dockerfile2llb/convert.go``): ARGs before the first FROM are resolved in order, each default
+seeing the ones before it, and are what FROM lines see, with BuildKit's automatic platform ARGs
+(read for a linux/amd64 target); inside a stage only the ARGs and ENVs declared there (an
+``ARG NAME`` brings a global one in) and those of the stage it is built FROM. A FROM that names
+an earlier stage, also through an ARG (``FROM ${BASE}-base``), is that stage. What could not be
+resolved is said (``Stage.notes``). ONBUILD triggers are parsed as BuildKit parses them in child
+images (``Instruction.trigger``), and a RUN's shell text is the one BuildKit hands to the shell,
+heredocs included (``Instruction.script``).
 """
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import re
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 import dockerfile as buildkit
@@ -33,8 +42,21 @@ KNOWN_INSTRUCTIONS = frozenset(
 WORD_PROCESSED = frozenset(
     "ADD ARG COPY ENV EXPOSE FROM LABEL STOPSIGNAL USER VOLUME WORKDIR".split()
 )
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?([-+])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# ${NAME<modifier>word} as BuildKit's shell lexer (shell/lex.go) reads them, longest first
+_MODIFIERS = (":-", ":+", ":?", "-", "+", "?", "##", "#", "%%", "%", "//", "/")
 _DIRECTIVE = re.compile(r"^#[ \t]*([a-zA-Z][a-zA-Z0-9]*)[ \t]*=[ \t]*(.+?)[ \t]*$")
+_DIRECTIVES = frozenset({"syntax", "escape", "check"})  # any other ends the directives
+BOM = "\ufeff"
+# The ARGs BuildKit defines itself (dockerfile2llb/platform.go), as a build for a linux/amd64
+# target on a linux/amd64 host sets them; TARGETSTAGE is the target stage's name.
+PLATFORM_ARGS: dict[str, str] = {
+    "BUILDPLATFORM": "linux/amd64", "BUILDOS": "linux", "BUILDOSVERSION": "",
+    "BUILDARCH": "amd64", "BUILDVARIANT": "", "TARGETPLATFORM": "linux/amd64",
+    "TARGETOS": "linux", "TARGETOSVERSION": "", "TARGETARCH": "amd64", "TARGETVARIANT": "",
+}  # fmt: skip
+_HEREDOC_ONLY = re.compile(r"<<-?\s*([\"']?)([^\s\"']+)\1")
+_SHELL_SHEBANG = re.compile(r"^#!\s*\S*?/(?:env\s+)?(?:ba|da|z|k|a|mk)?sh\b")
 EXCERPT = 80  # at most this many characters of the file's own text in a message
 
 
@@ -51,6 +73,9 @@ class Instruction:
     sub_cmd: str = ""
     raw: tuple[str, ...] = ()  # the arguments as written, quotes kept
     escape: str = "\\"  # the file's escape character (``# escape=`` directive)
+    heredoc_names: tuple[str, ...] = ()  # each heredoc's delimiter, in order
+    onbuild: bool = False  # an ONBUILD trigger: it runs in child images, not in this one
+    trigger: Instruction | None = None  # for ONBUILD, the instruction it triggers
 
     def flag(self, name: str) -> str | None:
         """The value of ``--name=value`` (or "" for a bare ``--name``), None when absent."""
@@ -60,18 +85,42 @@ class Instruction:
                 return value if sep else ""
         return None
 
-    def resolved(self, index: int, values: dict[str, str | None]) -> str:
-        """Argument ``index`` as BuildKit expands it: quotes removed, ``values`` substituted."""
+    def resolved(
+        self, index: int, values: dict[str, str | None], missing: list[str] | None = None
+    ) -> str:
+        """Argument ``index`` as BuildKit expands it: quotes removed, ``values`` substituted
+        (a variable with no value is kept as written and named in ``missing``)."""
         words = self.raw or self.value
-        return resolve(words[index], values, self.escape) if index < len(words) else ""
+        return resolve(words[index], values, self.escape, missing) if index < len(words) else ""
 
     @property
     def script(self) -> str:
-        """The shell text a RUN executes, heredoc bodies included."""
+        """The shell text a RUN hands to its shell, as BuildKit builds it: a lone heredoc is
+        the script itself (nothing for the shell when its ``#!`` names another interpreter);
+        otherwise the command line with each heredoc body and delimiter after it, for the
+        shell to feed to the command that reads it. An exec form's arguments are quoted, so a
+        reader of the text sees the same argument list."""
+        if self.json:
+            return shlex.join(self.value)
         text = " ".join(self.value)
-        if self.heredocs:
-            text += "\n" + "\n".join(self.heredocs)
-        return text
+        if not self.heredocs:
+            return text
+        lone = _HEREDOC_ONLY.fullmatch(text.strip())
+        if lone and len(self.heredocs) == 1:
+            body = self.heredocs[0]
+            if lone.group(0).startswith("<<-"):  # BuildKit removes the leading tabs
+                body = "\n".join(line.lstrip("\t") for line in body.split("\n"))
+            if body.startswith("#!") and not _SHELL_SHEBANG.match(body):
+                return ""
+            return body
+        names = self.heredoc_names or ("EOF",) * len(self.heredocs)
+        bodies = zip(self.heredocs, names, strict=False)
+        return text + "".join(f"\n{body}{name}" for body, name in bodies)
+
+    @property
+    def text(self) -> str:
+        """The command line and every heredoc body as written, for searching the text."""
+        return "\n".join((" ".join(self.value), *self.heredocs))
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,10 +133,22 @@ class Stage:
     platform: str
     from_line: int
     instructions: tuple[Instruction, ...]
+    # what in the FROM reference could not be resolved, or was read for the assumed platform
+    notes: tuple[str, ...] = ()
+    # the variables (ARG and ENV values; None: declared with no default) in force before each
+    # instruction, then at the end of the stage
+    scopes: tuple[dict[str, str | None], ...] = field(default=(), compare=False)
 
     @property
     def is_scratch(self) -> bool:
         return self.base_resolved.lower() == "scratch"
+
+    def values_at(self, instruction: Instruction) -> dict[str, str | None]:
+        """The variables BuildKit expands ``instruction``'s arguments with."""
+        for position, item in enumerate(self.instructions):
+            if item is instruction and position < len(self.scopes):
+                return dict(self.scopes[position])
+        return {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,10 +184,21 @@ class DockerfileModel:
         chain = self.chain(index)
         return chain[0] if chain else None
 
-    def instructions(self, cmd: str | None = None) -> list[Instruction]:
-        """Every instruction of every stage, after the global ARGs, in file order."""
+    def instructions(self, cmd: str | None = None, *, triggers: bool = False) -> list[Instruction]:
+        """Every instruction of every stage, after the global ARGs, in file order; with
+        ``triggers``, each ONBUILD's trigger (``onbuild`` set) right after it."""
         every = [*self.preamble, *(i for s in self.stages for i in s.instructions)]
+        if triggers:
+            every = [item for i in every for item in (i, i.trigger) if item is not None]
         return [i for i in every if cmd is None or i.cmd == cmd]
+
+    def values_at(self, instruction: Instruction) -> dict[str, str | None]:
+        """The variables in force at ``instruction`` (none for a trigger: they are the child
+        image's)."""
+        for stage in self.stages:
+            if any(item is instruction for item in stage.instructions):
+                return stage.values_at(instruction)
+        return {}
 
 
 def shown(text: str, limit: int = EXCERPT) -> str:
@@ -152,20 +224,95 @@ def _quoted(text: str) -> str:
     return shown(json.dumps(text, ensure_ascii=False))
 
 
-def expand(text: str, values: dict[str, str | None]) -> str:
-    """Substitute ``$VAR``, ``${VAR}``, ``${VAR:-default}`` and ``${VAR:+alt}`` as BuildKit does."""
+def expand(text: str, values: dict[str, str | None], missing: list[str] | None = None) -> str:
+    """Substitute ``$NAME`` and ``${NAME...}`` with every modifier BuildKit's lexer knows
+    (``-``, ``+``, ``?`` with or without ``:``, ``#``, ``##``, ``%``, ``%%``, ``/``, ``//``).
+    A variable with no value (declared with no default, or not declared) is kept as written
+    and its name added to ``missing``; ``${NAME:-word}`` then takes ``word``, as a build
+    without ``--build-arg NAME`` does."""
+    out: list[str] = []
+    index = 0
+    while index < len(text):
+        if text[index] != "$":
+            out.append(text[index])
+            index += 1
+        elif text.startswith("${", index) and (end := _closing_brace(text, index + 2)) > 0:
+            out.append(_braced(text[index + 2 : end], text[index : end + 1], values, missing))
+            index = end + 1
+        elif match := _NAME.match(text, index + 1):
+            out.append(_lookup(match.group(0), "$" + match.group(0), values, missing))
+            index = match.end()
+        else:
+            out.append("$")
+            index += 1
+    return "".join(out)
 
-    def sub(match: re.Match[str]) -> str:
-        name = match.group(1) or match.group(4)
-        op, word = match.group(2), match.group(3) or ""
-        value = values.get(name)
-        if op == "-":
-            return value if value else word
-        if op == "+":
-            return word if value else ""
-        return value if value is not None else match.group(0)
 
-    return _VAR.sub(sub, text)
+def _closing_brace(text: str, start: int) -> int:
+    """Where the ``}`` closing a ``${`` opened before ``start`` is, or -1."""
+    depth = 1
+    for index in range(start, len(text)):
+        if text.startswith("${", index):
+            depth += 1
+        elif text[index] == "}":
+            depth -= 1
+            if depth == 0:
+                return index
+    return -1
+
+
+def _lookup(
+    name: str, written: str, values: dict[str, str | None], missing: list[str] | None
+) -> str:
+    value = values.get(name)
+    if value is not None:
+        return value
+    if missing is not None and name not in missing:
+        missing.append(name)
+    return written
+
+
+def _braced(
+    body: str, written: str, values: dict[str, str | None], missing: list[str] | None
+) -> str:
+    """``${body}`` expanded; ``written`` is kept when it cannot be."""
+    match = _NAME.match(body)
+    if match is None:
+        return written
+    name, rest = match.group(0), body[match.end() :]
+    if not rest:
+        return _lookup(name, written, values, missing)
+    op = next((m for m in _MODIFIERS if rest.startswith(m)), "")
+    if not op:
+        return written
+    word, value = rest[len(op) :], values.get(name)
+    if op in (":-", "-"):
+        use_value = value is not None and (value != "" or op == "-")
+        return value if use_value and value is not None else expand(word, values, missing)
+    if op in (":+", "+"):
+        use_word = value is not None and (value != "" or op == "+")
+        return expand(word, values, missing) if use_word else ""
+    if value is None:
+        return _lookup(name, written, values, missing)
+    if op in (":?", "?"):
+        return value
+    return _pattern_op(op, value, expand(word, values, missing))
+
+
+def _pattern_op(op: str, value: str, word: str) -> str:
+    """``#``/``##`` (prefix), ``%``/``%%`` (suffix) and ``/``/``//`` (replace) with a shell
+    pattern, as BuildKit applies them."""
+    if op in ("/", "//"):
+        pattern, _, replacement = word.partition("/")
+        regex = re.compile(fnmatch.translate(pattern).removesuffix(r"\Z"))
+        return regex.sub(lambda _: replacement, value, count=0 if op == "//" else 1)
+    cuts = range(len(value) + 1)
+    for cut in reversed(cuts) if op in ("##", "%%") else cuts:
+        if op in ("#", "##") and fnmatch.fnmatchcase(value[:cut], word):
+            return value[cut:]
+        if op in ("%", "%%") and fnmatch.fnmatchcase(value[len(value) - cut :], word):
+            return value[: len(value) - cut]
+    return value
 
 
 def _pieces(word: str, escape: str) -> tuple[list[tuple[str, bool]], str]:
@@ -199,7 +346,12 @@ def unquote(word: str, escape: str = "\\") -> str:
     return "".join(text for text, _ in _pieces(word, escape)[0])
 
 
-def resolve(word: str, values: dict[str, str | None], escape: str = "\\") -> str:
+def resolve(
+    word: str,
+    values: dict[str, str | None],
+    escape: str = "\\",
+    missing: list[str] | None = None,
+) -> str:
     """One word as BuildKit's word processing gives it: quotes removed and ``values``
     substituted, except inside single quotes and after an escape character."""
     out: list[str] = []
@@ -208,17 +360,19 @@ def resolve(word: str, values: dict[str, str | None], escape: str = "\\") -> str
         if expandable:
             run.append(text)
             continue
-        out += [expand("".join(run), values), text]
+        out += [expand("".join(run), values, missing), text]
         run = []
-    out.append(expand("".join(run), values))
+    out.append(expand("".join(run), values, missing))
     return "".join(out)
 
 
 def escape_token(text: str) -> str:
-    """The escape character a ``# escape=`` parser directive sets, or the backslash."""
-    for line in text.split("\n"):
+    """The escape character a ``# escape=`` parser directive sets, or the backslash. As in
+    BuildKit's parser, a byte-order mark before it is skipped, and the directives end at the
+    first line that is not one of them (an unknown name included)."""
+    for line in text.removeprefix(BOM).split("\n"):
         match = _DIRECTIVE.match(line.rstrip("\r"))
-        if not match:
+        if not match or match.group(1).lower() not in _DIRECTIVES:
             break
         if match.group(1).lower() == "escape":
             return match.group(2)
@@ -468,14 +622,16 @@ def _error_line(text: str, message: str) -> int:
     return low
 
 
-def _instruction(command: buildkit.Command, escape: str) -> Instruction:
+def _instruction(
+    command: buildkit.Command, escape: str, lines: list[str] | None = None, offset: int = 0
+) -> Instruction:
     cmd = command.cmd.upper()
     raw = tuple(command.value)
-    return Instruction(
+    instruction = Instruction(
         cmd=cmd,
         original=command.original,
-        line=command.start_line,
-        end_line=command.end_line,
+        line=command.start_line + offset,
+        end_line=command.end_line + offset,
         flags=tuple(command.flags),
         value=_arguments(cmd, raw, escape),
         json=bool(command.json),
@@ -483,30 +639,135 @@ def _instruction(command: buildkit.Command, escape: str) -> Instruction:
         sub_cmd=(command.sub_cmd or "").upper(),
         raw=raw,
         escape=escape,
+        heredoc_names=tuple(h.name for h in command.heredocs),
     )
+    if cmd == "ONBUILD" and lines is not None:
+        trigger = _trigger(instruction, lines)
+        if trigger is not None:
+            instruction = replace(instruction, trigger=trigger)
+    return instruction
+
+
+_ONBUILD = re.compile(r"^\s*onbuild\s+", re.IGNORECASE)
+
+
+def _trigger(onbuild: Instruction, lines: list[str]) -> Instruction | None:
+    """The instruction an ONBUILD triggers, parsed from its text as BuildKit parses it in a
+    child image (its flags, JSON form and heredocs included), on the ONBUILD's lines."""
+    body = _ONBUILD.sub("", "\n".join(lines[onbuild.line - 1 : onbuild.end_line]), count=1)
+    directive = f"# escape={onbuild.escape}\n" if onbuild.escape != "\\" else ""
+    try:
+        commands = buildkit.parse_string(directive + body)
+    except buildkit.GoParseError:
+        return None
+    if len(commands) != 1 or commands[0].cmd.upper() not in KNOWN_INSTRUCTIONS - {"ONBUILD"}:
+        return None
+    shift = onbuild.line - 1 - directive.count("\n")
+    return replace(_instruction(commands[0], onbuild.escape, None, shift), onbuild=True)
+
+
+def _arg_defaults(instruction: Instruction) -> list[tuple[str, str | None]]:
+    """An ARG's names with their defaults as written (None: no default)."""
+    out: list[tuple[str, str | None]] = []
+    for word in instruction.raw:
+        name, sep, default = word.partition("=")
+        out.append((unquote(name, instruction.escape), default if sep else None))
+    return out
+
+
+def _global_scope(preamble: list[Instruction], target: str) -> dict[str, str | None]:
+    """What FROM lines see: BuildKit's platform ARGs, then the ARGs before the first FROM in
+    order, each default expanded with the ones before it (``buildMetaArgs``)."""
+    values: dict[str, str | None] = {**PLATFORM_ARGS, "TARGETSTAGE": target}
+    for instruction in preamble:
+        if instruction.cmd != "ARG":
+            continue
+        for name, default in _arg_defaults(instruction):
+            if default is None:
+                values.setdefault(name, None)
+            else:
+                values[name] = resolve(default, values, instruction.escape)
+    return values
+
+
+def _scopes(
+    instructions: tuple[Instruction, ...],
+    start: dict[str, str | None],
+    global_values: dict[str, str | None],
+) -> tuple[dict[str, str | None], ...]:
+    """The variables in force before each instruction of a stage, then at its end: an ARG's
+    default is expanded with what is in force (the ones before it in the same ARG too), an
+    ``ARG NAME`` brings in the global value, an ENV's values are all expanded with what was
+    in force before it."""
+    scope = dict(start)
+    out: list[dict[str, str | None]] = []
+    for instruction in instructions:
+        out.append(scope)
+        escape, raw = instruction.escape, instruction.raw
+        if instruction.cmd == "ARG":
+            scope = dict(scope)
+            for name, default in _arg_defaults(instruction):
+                if default is not None:
+                    scope[name] = resolve(default, scope, escape)
+                elif global_values.get(name) is not None or name not in scope:
+                    scope[name] = global_values.get(name)
+        elif instruction.cmd == "ENV":
+            before, scope = scope, dict(scope)
+            for index in range(0, len(raw) - 1, 2):
+                scope[unquote(raw[index], escape)] = resolve(raw[index + 1], before, escape)
+    out.append(scope)
+    return tuple(out)
+
+
+def _from_notes(
+    instruction: Instruction, missing: list[str], global_values: dict[str, str | None]
+) -> tuple[str, ...]:
+    """What a FROM reference's resolution could not do (also inside the defaults it used),
+    or assumed."""
+    resolved = instruction.resolved(0, global_values) if instruction.raw else ""
+    left = [m.group(1) for m in re.finditer(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", resolved)]
+    notes = [
+        f"{name} has no default"
+        if name in global_values
+        else f"{name} is not declared before the first FROM"
+        for name in dict.fromkeys([*missing, *left])
+    ]
+    written = instruction.raw[0] if instruction.raw else ""
+    for name, value in PLATFORM_ARGS.items():
+        if global_values.get(name) == value and re.search(rf"\$\{{?{name}\b", written):
+            notes.append(f"{name} is set by the build platform, read as {value or 'empty'}")
+    return tuple(notes)
 
 
 def _stages(
     raw_stages: list[tuple[Instruction, list[Instruction]]],
-    defaults: dict[str, str | None],
+    global_values: dict[str, str | None],
 ) -> tuple[list[Stage], dict[str, int]]:
+    """The stages; a FROM whose resolved reference is an earlier stage's name (as BuildKit
+    matches it: exactly, names being lower-case) is built on that stage and starts with the
+    variables in force at its end."""
     stages: list[Stage] = []
     names: dict[str, int] = {}
     for index, (from_instruction, body) in enumerate(raw_stages):
         value = from_instruction.value
-        base = value[0] if value else ""
         name = value[2].lower() if len(value) >= 3 and value[1].upper() == "AS" else ""
-        resolved = from_instruction.resolved(0, defaults)
+        missing: list[str] = []
+        resolved = from_instruction.resolved(0, global_values, missing)
+        parent = names.get(resolved)
+        instructions = (from_instruction, *body)
+        start = stages[parent].scopes[-1] if parent is not None else {}
         stages.append(
             Stage(
                 index=index,
                 name=name,
-                base=base,
+                base=value[0] if value else "",
                 base_resolved=resolved,
-                parent=names.get(resolved.lower()),
+                parent=parent,
                 platform=from_instruction.flag("platform") or "",
                 from_line=from_instruction.line,
-                instructions=(from_instruction, *body),
+                instructions=instructions,
+                notes=_from_notes(from_instruction, missing, global_values),
+                scopes=_scopes(instructions, start, global_values),
             )
         )
         if name:
@@ -539,7 +800,8 @@ def parse_dockerfile(text: str, path: str, target: str = "") -> DockerfileModel:
             path, text, (), (), 0, error=(_error_line(text, message), shown(message, 2 * EXCERPT))
         )
     escape = escape_token(text)
-    every = [_instruction(command, escape) for command in commands]
+    lines = text.removeprefix(BOM).split("\n")
+    every = [_instruction(command, escape, lines) for command in commands]
     unknown = [i for i in every if i.cmd not in KNOWN_INSTRUCTIONS]
     known = [i for i in every if i.cmd in KNOWN_INSTRUCTIONS]
     preamble: list[Instruction] = []
@@ -551,8 +813,12 @@ def parse_dockerfile(text: str, path: str, target: str = "") -> DockerfileModel:
             raw_stages[-1][1].append(instruction)
         else:
             preamble.append(instruction)
-    global_args = [pair for i in preamble if i.cmd == "ARG" for pair in pairs(i)]
-    stages, names = _stages(raw_stages, dict(global_args))
+    last = raw_stages[-1][0].value if raw_stages else ()
+    default_target = last[2].lower() if len(last) >= 3 and last[1].upper() == "AS" else ""
+    global_values = _global_scope(preamble, target or default_target or "default")
+    declared = dict.fromkeys(n for i in preamble if i.cmd == "ARG" for n, _ in _arg_defaults(i))
+    global_args = [(name, global_values.get(name)) for name in declared]
+    stages, names = _stages(raw_stages, global_values)
     final_index = len(stages) - 1
     if target and target.lower() in names:
         final_index = names[target.lower()]

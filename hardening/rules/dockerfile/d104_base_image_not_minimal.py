@@ -2,7 +2,7 @@ from collections.abc import Iterator
 
 from hardening.model import Finding, Severity
 from hardening.rules.base import LintContext, doc, rule
-from hardening.rules.common import MINIMAL_BASES
+from hardening.rules.common import MINIMAL_BASES, base_reference
 
 DOC = doc(
     "DH-D104",
@@ -30,9 +30,10 @@ def check(ctx: LintContext) -> Iterator[Finding]:
     if root is None or final is None or root.is_scratch:
         return
     base = root.base_resolved
-    if "$" in base or not base:
-        return  # an ARG without a default, or a FROM without an image: the base is not known
+    reference = base_reference(root)
     minimal = MINIMAL_BASES.search(base) or any(base.startswith(m) for m in ctx.minimal_bases)
+    if not base or reference.tag is None or (not reference.tag_known and not minimal):
+        return  # a FROM without an image, or an ARG with no default where it matters
     if not minimal:
         yield ctx.finding(
             DOC,

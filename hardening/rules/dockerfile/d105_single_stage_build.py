@@ -3,6 +3,7 @@ from collections.abc import Iterator
 from hardening.model import Finding, Severity
 from hardening.rules.base import LintContext, doc, rule
 from hardening.rules.shell import commands, program
+from hardening.targets.dockerfile import Instruction
 
 DOC = doc(
     "DH-D105",
@@ -22,6 +23,12 @@ DOC = doc(
 )
 
 
+def _builds(instruction: Instruction) -> bool:
+    if instruction.cmd == "RUN":
+        return bool(instruction.heredocs) or any(program(c) for c in commands(instruction.script))
+    return instruction.cmd in ("COPY", "ADD") and instruction.flag("from") is None
+
+
 @rule(DOC)
 def check(ctx: LintContext) -> Iterator[Finding]:
     model = ctx.dockerfile
@@ -31,15 +38,13 @@ def check(ctx: LintContext) -> Iterator[Finding]:
     stage = model.stages[0]
     if stage.is_scratch:
         return
-    builds = False
-    for instruction in stage.instructions:
-        if instruction.cmd == "RUN" and any(program(c) for c in commands(instruction.script)):
-            builds = True
-        if instruction.cmd in ("COPY", "ADD") and instruction.flag("from") is None:
-            builds = True
-    if builds:
-        yield ctx.finding(
-            DOC,
-            "one stage builds and runs the app: build tools, caches and sources stay in the image",
-            line=stage.from_line,
+    steps = [i for i in model.instructions(triggers=True) if _builds(i)]
+    if not steps:
+        return
+    message = "one stage builds and runs the app: build tools, caches and sources stay in the image"
+    if all(step.onbuild for step in steps):
+        message = (
+            "ONBUILD: in child images, the triggers build in the child's stage: build tools, "
+            "caches and sources stay in that image unless it copies only its artifacts onward"
         )
+    yield ctx.finding(DOC, message, line=stage.from_line)

@@ -2,7 +2,7 @@ from collections.abc import Iterator
 
 from hardening.model import Finding, Severity
 from hardening.rules.base import LintContext, doc, rule
-from hardening.rules.common import external_stages, split_reference
+from hardening.rules.common import base_reference, external_stages
 
 DOC = doc(
     "DH-D106",
@@ -33,12 +33,11 @@ def check(ctx: LintContext) -> Iterator[Finding]:
     model = ctx.dockerfile
     assert model is not None
     for stage in external_stages(model):
-        ref = stage.base_resolved
-        if "$" in ref:
-            continue
-        _, tag, digest = split_reference(ref)
-        if digest:
-            continue
-        if not tag or tag == "latest":
-            what = "the `latest` tag" if tag else "no tag (so `latest`)"
-            yield ctx.finding(DOC, f"FROM {ref} uses {what}", line=stage.from_line, key=ref)
+        base = base_reference(stage)
+        if base.digest or base.tag is None or not base.tag_known:
+            continue  # pinned, or the tag is not known from the file
+        if base.tag in ("", "latest"):
+            what = "the `latest` tag" if base.tag else "no tag (so `latest`)"
+            yield ctx.finding(
+                DOC, f"FROM {base.ref} uses {what}{base.why()}", line=stage.from_line, key=base.ref
+            )

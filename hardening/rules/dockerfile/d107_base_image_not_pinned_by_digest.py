@@ -2,7 +2,7 @@ from collections.abc import Iterator
 
 from hardening.model import Finding, Severity
 from hardening.rules.base import LintContext, doc, rule
-from hardening.rules.common import external_stages, split_reference
+from hardening.rules.common import base_reference, external_stages
 
 DOC = doc(
     "DH-D107",
@@ -27,11 +27,11 @@ def check(ctx: LintContext) -> Iterator[Finding]:
     model = ctx.dockerfile
     assert model is not None
     for stage in external_stages(model):
-        ref = stage.base_resolved
-        if "$" in ref:
-            continue
-        _, _, digest = split_reference(ref)
-        if not digest:
+        base = base_reference(stage)
+        if base.pinned is False:
             yield ctx.finding(
-                DOC, f"FROM {ref} is not pinned by digest", line=stage.from_line, key=ref
+                DOC,
+                f"FROM {base.ref} is not pinned by digest{base.why()}",
+                line=stage.from_line,
+                key=base.ref,
             )

@@ -2,7 +2,7 @@ from collections.abc import Iterator
 
 from hardening.model import Finding, Kind, Severity
 from hardening.rules.base import LintContext, doc, rule
-from hardening.rules.common import is_literal, is_secret_name
+from hardening.rules.common import is_literal, is_secret_name, said
 from hardening.scanners.common import redact
 from hardening.targets.dockerfile import pairs
 
@@ -30,15 +30,18 @@ DOC = doc(
 def check(ctx: LintContext) -> Iterator[Finding]:
     model = ctx.dockerfile
     assert model is not None
-    for instruction in model.instructions():
+    for instruction in model.instructions(triggers=True):
         if instruction.cmd not in ("ENV", "ARG"):
             continue
         for name, value in pairs(instruction):
             if is_secret_name(name) and is_literal(value):
                 yield ctx.finding(
                     DOC,
-                    f"{instruction.cmd} {name} holds a literal value ({redact(value or '')}); it is "
-                    "readable by anyone who can pull the image",
+                    said(
+                        instruction,
+                        f"{instruction.cmd} {name} holds a literal value ({redact(value or '')}); "
+                        "it is readable by anyone who can pull the image",
+                    ),
                     line=instruction.line,
                     key=f"{instruction.cmd}:{name}",
                 )

@@ -3,6 +3,7 @@ from collections.abc import Iterator
 
 from hardening.model import Finding, Kind, Severity
 from hardening.rules.base import LintContext, doc, rule
+from hardening.rules.common import said, sources
 
 SECRET_FILES = (
     "id_rsa", "id_dsa", "id_ecdsa", "id_ed25519", ".env", ".npmrc", ".pypirc", ".netrc",
@@ -33,16 +34,17 @@ DOC = doc(
 def check(ctx: LintContext) -> Iterator[Finding]:
     model = ctx.dockerfile
     assert model is not None
-    for instruction in model.instructions():
+    for instruction in model.instructions(triggers=True):
         if instruction.cmd not in ("COPY", "ADD") or instruction.flag("from") is not None:
             continue
-        sources = [v for v in instruction.value[:-1] if not v.startswith("<<")]
-        for source in sources:
+        for source in sources(model, instruction):
             base = posixpath.basename(source.rstrip("/"))
             if base in SECRET_FILES or base.endswith(SECRET_SUFFIXES):
                 yield ctx.finding(
                     DOC,
-                    f"{instruction.cmd} {source} puts a secret file into a layer",
+                    said(
+                        instruction, f"{instruction.cmd} {source} puts a secret file into a layer"
+                    ),
                     line=instruction.line,
                     key=source,
                 )

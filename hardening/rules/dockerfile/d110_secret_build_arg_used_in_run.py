@@ -38,7 +38,7 @@ def check(ctx: LintContext) -> Iterator[Finding]:
                         secret_args[name] = instruction.line
             elif instruction.cmd == "RUN" and secret_args:
                 for name, line in secret_args.items():
-                    if re.search(rf"\${{?{re.escape(name)}\b", instruction.script):
+                    if re.search(rf"\${{?{re.escape(name)}\b", instruction.text):
                         yield ctx.finding(
                             DOC,
                             f"build argument {name} (ARG at line {line}) is used by RUN: its value is "

@@ -2,6 +2,7 @@ from collections.abc import Iterator
 
 from hardening.model import Finding, Severity
 from hardening.rules.base import LintContext, doc, rule
+from hardening.rules.common import sources
 
 SENSITIVE = (".git", ".env", "id_rsa", ".npmrc", ".aws/credentials")
 
@@ -27,6 +28,20 @@ DOC = doc(
 def check(ctx: LintContext) -> Iterator[Finding]:
     model = ctx.dockerfile
     assert model is not None
+    whole = [
+        instruction
+        for instruction in model.instructions(triggers=True)
+        if instruction.cmd in ("COPY", "ADD")
+        and instruction.flag("from") is None
+        and any(s in (".", "./") for s in sources(model, instruction))
+    ]
+    for instruction in (i for i in whole if i.onbuild):  # the child's context, not this one
+        yield ctx.finding(
+            DOC,
+            f"ONBUILD: in child images, {instruction.cmd} copies the child's whole build "
+            "context: its .dockerignore must exclude .git, .env and keys",
+            line=instruction.line,
+        )
     ignore = ctx.dockerignore
     missing: list[str] = list(SENSITIVE)
     if ignore is not None and ignore.exists:
@@ -39,13 +54,9 @@ def check(ctx: LintContext) -> Iterator[Finding]:
         if ignore is None or not ignore.exists
         else f"{ignore.path} does not exclude {', '.join(missing)}"
     )
-    for instruction in model.instructions():
-        if instruction.cmd not in ("COPY", "ADD") or instruction.flag("from") is not None:
-            continue
-        sources = instruction.value[:-1]
-        if any(s in (".", "./") for s in sources):
-            yield ctx.finding(
-                DOC,
-                f"{instruction.cmd} copies the whole build context and {reason}",
-                line=instruction.line,
-            )
+    for instruction in (i for i in whole if not i.onbuild):
+        yield ctx.finding(
+            DOC,
+            f"{instruction.cmd} copies the whole build context and {reason}",
+            line=instruction.line,
+        )

@@ -2,6 +2,7 @@ from collections.abc import Iterator
 
 from hardening.model import Finding, Severity
 from hardening.rules.base import LintContext, doc, rule
+from hardening.rules.common import said, sources
 
 DOC = doc(
     "DH-D112",
@@ -25,12 +26,12 @@ DOC = doc(
 def check(ctx: LintContext) -> Iterator[Finding]:
     model = ctx.dockerfile
     assert model is not None
-    for instruction in model.instructions("ADD"):
-        urls = [s for s in instruction.value[:-1] if s.startswith(("http://", "https://"))]
+    for instruction in model.instructions("ADD", triggers=True):
+        urls = [s for s in sources(model, instruction) if s.startswith(("http://", "https://"))]
         if urls and not instruction.flag("checksum"):
             yield ctx.finding(
                 DOC,
-                f"ADD {urls[0]} is not verified (no --checksum)",
+                said(instruction, f"ADD {urls[0]} is not verified (no --checksum)"),
                 line=instruction.line,
                 key=urls[0],
             )

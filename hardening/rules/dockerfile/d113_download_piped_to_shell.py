@@ -2,7 +2,8 @@ from collections.abc import Iterator
 
 from hardening.model import Finding, Severity
 from hardening.rules.base import LintContext, doc, rule
-from hardening.rules.shell import pipes_download_to_shell
+from hardening.rules.common import said
+from hardening.rules.shell import runs_download
 
 DOC = doc(
     "DH-D113",
@@ -10,7 +11,8 @@ DOC = doc(
     "A download is piped straight into a shell",
     Severity.HIGH,
     ("C18",),
-    "`curl ... | sh` runs whatever the server sends, unverified, as root in the build.",
+    "`curl ... | sh` runs whatever the server sends, unverified, as root in the build; so do "
+    '`sh -c "$(curl ...)"`, `bash <(curl ...)` and pipes into `sudo bash` or `env ... sh`.',
     "Download to a file, check it against a published checksum or signature, then run it.",
     target="dockerfile",
     owasp="A08",
@@ -23,10 +25,10 @@ DOC = doc(
 def check(ctx: LintContext) -> Iterator[Finding]:
     model = ctx.dockerfile
     assert model is not None
-    for instruction in model.instructions("RUN"):
-        if pipes_download_to_shell(instruction.script):
+    for instruction in model.instructions("RUN", triggers=True):
+        if runs_download(instruction.script):
             yield ctx.finding(
                 DOC,
-                "a curl/wget download is piped into a shell without verification",
+                said(instruction, "a curl/wget download is run by a shell without verification"),
                 line=instruction.line,
             )

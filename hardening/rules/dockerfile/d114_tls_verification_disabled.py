@@ -3,6 +3,7 @@ from collections.abc import Iterator
 
 from hardening.model import Finding, Severity
 from hardening.rules.base import LintContext, doc, rule
+from hardening.rules.common import said
 from hardening.targets.dockerfile import pairs
 
 RUN_PATTERNS = (
@@ -42,13 +43,13 @@ DOC = doc(
 def check(ctx: LintContext) -> Iterator[Finding]:
     model = ctx.dockerfile
     assert model is not None
-    for instruction in model.instructions():
+    for instruction in model.instructions(triggers=True):
         if instruction.cmd == "RUN":
             for pattern, label in RUN_PATTERNS:
                 if pattern.search(instruction.script):
                     yield ctx.finding(
                         DOC,
-                        f"RUN disables verification ({label})",
+                        said(instruction, f"RUN disables verification ({label})"),
                         line=instruction.line,
                         key=label,
                     )
@@ -58,7 +59,7 @@ def check(ctx: LintContext) -> Iterator[Finding]:
                 if expected and (expected == "*" or (value or "").lower() == expected):
                     yield ctx.finding(
                         DOC,
-                        f"ENV {name}={value} disables TLS verification",
+                        said(instruction, f"ENV {name}={value} disables TLS verification"),
                         line=instruction.line,
                         key=name,
                     )

@@ -2,6 +2,7 @@ from collections.abc import Iterator
 
 from hardening.model import Finding, Severity
 from hardening.rules.base import LintContext, doc, rule
+from hardening.rules.common import said
 from hardening.rules.shell import commands, is_apt_install
 
 DOC = doc(
@@ -25,11 +26,13 @@ DOC = doc(
 def check(ctx: LintContext) -> Iterator[Finding]:
     model = ctx.dockerfile
     assert model is not None
-    for instruction in model.instructions("RUN"):
+    for instruction in model.instructions("RUN", triggers=True):
         script = instruction.script
         if "--no-install-recommends" in script or "APT::Install-Recommends" in script:
             continue
         if any(is_apt_install(words) for words in commands(script)):
             yield ctx.finding(
-                DOC, "apt-get install without --no-install-recommends", line=instruction.line
+                DOC,
+                said(instruction, "apt-get install without --no-install-recommends"),
+                line=instruction.line,
             )

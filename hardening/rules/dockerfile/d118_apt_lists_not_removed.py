@@ -2,6 +2,7 @@ from collections.abc import Iterator
 
 from hardening.model import Finding, Severity
 from hardening.rules.base import LintContext, doc, rule
+from hardening.rules.common import said
 from hardening.rules.shell import commands, is_apt
 
 DOC = doc(
@@ -26,13 +27,16 @@ DOC = doc(
 def check(ctx: LintContext) -> Iterator[Finding]:
     model = ctx.dockerfile
     assert model is not None
-    for instruction in model.instructions("RUN"):
+    for instruction in model.instructions("RUN", triggers=True):
         script = instruction.script
         if "/var/lib/apt/lists" in script:
             continue
         if any(is_apt(words) for words in commands(script)):
             yield ctx.finding(
                 DOC,
-                "apt-get runs but /var/lib/apt/lists is not removed in the same RUN",
+                said(
+                    instruction,
+                    "apt-get runs but /var/lib/apt/lists is not removed in the same RUN",
+                ),
                 line=instruction.line,
             )

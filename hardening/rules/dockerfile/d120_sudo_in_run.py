@@ -2,6 +2,7 @@ from collections.abc import Iterator
 
 from hardening.model import Finding, Severity
 from hardening.rules.base import LintContext, doc, rule
+from hardening.rules.common import said
 from hardening.rules.shell import commands, program
 
 DOC = doc(
@@ -26,6 +27,6 @@ DOC = doc(
 def check(ctx: LintContext) -> Iterator[Finding]:
     model = ctx.dockerfile
     assert model is not None
-    for instruction in model.instructions("RUN"):
+    for instruction in model.instructions("RUN", triggers=True):
         if any(program(words) == "sudo" for words in commands(instruction.script)):
-            yield ctx.finding(DOC, "RUN invokes sudo", line=instruction.line)
+            yield ctx.finding(DOC, said(instruction, "RUN invokes sudo"), line=instruction.line)

@@ -2,6 +2,7 @@ from collections.abc import Iterator
 
 from hardening.model import Finding, Severity
 from hardening.rules.base import LintContext, doc, rule
+from hardening.rules.common import said
 
 REMOTE_ADMIN = {"22": "SSH", "23": "telnet", "3389": "RDP", "5900": "VNC", "2375": "the Docker API"}
 
@@ -26,14 +27,15 @@ def check(ctx: LintContext) -> Iterator[Finding]:
     model = ctx.dockerfile
     assert model is not None
     exposed = []
-    for instruction in model.instructions("EXPOSE"):
+    for instruction in model.instructions("EXPOSE", triggers=True):
         for spec in instruction.value:
             port = spec.split("/", 1)[0]
-            exposed.append(spec)
+            if not instruction.onbuild:
+                exposed.append(spec)
             if port in REMOTE_ADMIN:
                 yield ctx.finding(
                     DOC,
-                    f"EXPOSE {spec} opens {REMOTE_ADMIN[port]}",
+                    said(instruction, f"EXPOSE {spec} opens {REMOTE_ADMIN[port]}"),
                     line=instruction.line,
                     key=port,
                 )

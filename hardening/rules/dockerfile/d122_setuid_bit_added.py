@@ -3,6 +3,7 @@ from collections.abc import Iterator
 
 from hardening.model import Finding, Severity
 from hardening.rules.base import LintContext, doc, rule
+from hardening.rules.common import said
 from hardening.rules.shell import commands, program, strip_sudo
 
 SPECIAL_MODE = re.compile(r"^([ugoa]*\+[rwxXt]*s[rwxXst]*|[2467][0-7]{3})$")
@@ -28,13 +29,13 @@ DOC = doc(
 def check(ctx: LintContext) -> Iterator[Finding]:
     model = ctx.dockerfile
     assert model is not None
-    for instruction in model.instructions("RUN"):
+    for instruction in model.instructions("RUN", triggers=True):
         for words in commands(instruction.script):
             words = strip_sudo(words)
             if program(words) == "chmod" and any(SPECIAL_MODE.match(w) for w in words[1:]):
                 yield ctx.finding(
                     DOC,
-                    f"`{' '.join(words)[:120]}` sets a setuid/setgid bit",
+                    said(instruction, f"`{' '.join(words)[:120]}` sets a setuid/setgid bit"),
                     line=instruction.line,
                 )
                 break
