@@ -27,7 +27,7 @@ from hardening.request import (
     parse_scope,
     positive_seconds,
 )
-from hardening.settings import resolve
+from hardening.settings import epss_threshold, resolve
 
 # Every input action.yml declares, with its default; a test keeps the two in step.
 INPUT_DEFAULTS: dict[str, str] = {
@@ -44,6 +44,8 @@ INPUT_DEFAULTS: dict[str, str] = {
     "fail-on": "high",
     "fail-on-kinds": "vulnerability,secret,misconfiguration,runtime",
     "ignore-unfixed": "false",
+    "fail-on-kev": "false",
+    "fail-on-epss": "none",
     "probes": "true",
     "trial-grace-period": "5",
     "sarif-file": "docker-hardening.sarif",
@@ -189,6 +191,10 @@ def _given(inputs: Inputs) -> dict[str, object | None]:
         "fail-on": (fail_on_value or "none") if inputs.given("fail-on") is not None else None,
         "fail-on-kinds": kinds if inputs.given("fail-on-kinds") is not None else None,
         "ignore-unfixed": ignore_unfixed if inputs.given("ignore-unfixed") is not None else None,
+        "fail-on-kev": inputs.flag("fail-on-kev") if inputs.given("fail-on-kev") else None,
+        "fail-on-epss": (epss_threshold(inputs.get("fail-on-epss")) or "none")
+        if inputs.given("fail-on-epss") is not None
+        else None,
         "probes": probes if inputs.given("probes") is not None else None,
         "grace-period": grace if inputs.given("trial-grace-period") is not None else None,
         "fail-on-scope": parse_scope(inputs.get("fail-on-scope"))

@@ -134,6 +134,10 @@ def _add_scan_options(scan: argparse.ArgumentParser) -> None:
                       help="SBOM format, written beside the SARIF file (default cyclonedx)")  # fmt: skip
     scan.add_argument("--sbom-file", metavar="PATH", help="where to write the SBOM")
     scan.add_argument("--gitlab-report", metavar="PATH", help="same as --output gitlab=PATH")
+    scan.add_argument("--fail-on-kev", action="store_true", default=None,
+                      help="fail on any vulnerability on CISA's KEV catalog, whatever its severity")  # fmt: skip
+    scan.add_argument("--fail-on-epss", default=None, metavar="SCORE",
+                      help="fail on any vulnerability with an EPSS score at or above this (0 to 1)")  # fmt: skip
     scan.add_argument(
         "--compare-with", default="", metavar="REF",
         help="also build and scan this commit (a pull request's base) and classify findings "

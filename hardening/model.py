@@ -227,6 +227,27 @@ def normalize_source(source: str) -> str:
     return {"nist": "nvd", "github": "ghsa", "nvd.nist.gov": "nvd"}.get(key, key)
 
 
+@dataclass(frozen=True, slots=True)
+class Kev:
+    """On CISA's Known Exploited Vulnerabilities catalog: exploited in the wild."""
+
+    date_added: str = ""  # YYYY-MM-DD
+    due_date: str = ""  # CISA's remediation deadline for US federal agencies
+    ransomware: str = ""  # knownRansomwareCampaignUse: "Known" or "Unknown"
+    source: str = ""  # "grype" (its report), or "CISA KEV catalog 2025.08.25"
+
+
+@dataclass(frozen=True, slots=True)
+class Epss:
+    """FIRST's Exploit Prediction Scoring System: the probability of exploitation in the next
+    30 days (``score``), and the share of all scored CVEs at or below it (``percentile``)."""
+
+    score: float
+    percentile: float
+    date: str = ""  # the date of the scores, YYYY-MM-DD
+    source: str = ""  # "grype" (its report), or "EPSS scores of 2026-09-29"
+
+
 class Kind(enum.Enum):
     VULNERABILITY = "vulnerability"
     SECRET = "secret"
@@ -301,6 +322,8 @@ class Finding:
     fix_status: FixStatus | None = None  # vulnerabilities only
     severity_source: str = ""  # the data source whose rating set ``severity`` (debian, nvd, ...)
     cvss: tuple[Cvss, ...] = ()  # every source's CVSS vector and score
+    kev: Kev | None = None  # vulnerabilities on CISA's KEV catalog
+    epss: Epss | None = None  # vulnerabilities with an EPSS score
 
     @property
     def fixable(self) -> bool:
@@ -378,9 +401,13 @@ class Finding:
         return dict(self.properties).get(name, default)
 
 
-def sort_key(finding: Finding) -> tuple[int, int, float, str, str]:
-    """Most severe first, fixable first, highest score first, then stable by id."""
+def sort_key(finding: Finding) -> tuple[int, float, int, int, float, str, str]:
+    """What matters first: known exploited (CISA KEV) first, then the highest EPSS percentile
+    (to the whole percent, so noise in the last digits does not outrank severity), then the
+    most severe, fixable before unfixable, the highest CVSS score, then stable by id."""
     return (
+        0 if finding.kev is not None else 1,
+        -round(finding.epss.percentile, 2) if finding.epss is not None else 0.0,
         -finding.severity.rank,
         0 if finding.fixable else 1,
         -(finding.cvss_score or 0.0),
@@ -475,6 +502,16 @@ class GateVerdict:
     reason: str
     incomplete: bool = False  # something did not run or complete: exit 3
     exit_code: int = 0
+    blocking: tuple[str, ...] = ()  # fingerprints of the findings that failed the gate
+
+
+@dataclass(frozen=True, slots=True)
+class ExploitData:
+    """Where this run's KEV and EPSS marks came from, and what could not be had."""
+
+    kev: str = ""  # "CISA KEV catalog 2025.08.25, fetched 2026-11-30"; "" when none was read
+    epss: str = ""  # "EPSS scores of 2026-09-29 (model v2026.06.15)"
+    problems: tuple[str, ...] = ()  # a source that could not be reached, or is too old
 
 
 @dataclass(frozen=True, slots=True)
@@ -604,6 +641,7 @@ class Report:
     publishing: tuple[PublishOutcome, ...] = ()
     baseline: tuple[tuple[str, int], ...] = ()  # new / unchanged / fixed counts
     scanners: tuple[str, ...] = ()  # the scanners checklist item C15 expects to have run
+    exploit_data: ExploitData | None = None  # the KEV and EPSS sources of this run
     signatures: tuple[SignatureCheck, ...] = ()  # each image the signature policy covered
     signatures_configured: bool = False  # the policy file asks for signature checks
     comparison: Comparison | None = None  # what this pull request changes, when compared

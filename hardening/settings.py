@@ -7,10 +7,13 @@ from here and nowhere else, so ``lint`` and ``scan`` judge the same findings the
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from hardening.enrich.data import EPSS_URL, KEV_URL
+from hardening.errors import UsageError
 from hardening.gate import GatePolicy
 from hardening.model import Kind, Severity
 
@@ -27,7 +30,13 @@ DEFAULTS: dict[str, object] = {
     "probes": True,
     "grace-period": 5.0,
     "min-uid": 1000,
+    "fail-on-kev": False,
+    "fail-on-epss": None,  # an EPSS score from 0 to 1; None: off
+    "kev-url": KEV_URL,
+    "epss-url": EPSS_URL,
 }
+# Settings an environment variable may give (as an input would), for mirrors and tests.
+ENVIRONMENT = {"kev-url": "HARDENING_KEV_URL", "epss-url": "HARDENING_EPSS_URL"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +50,10 @@ class Settings:
     probes: bool = True
     grace_s: float = 5.0
     min_uid: int = 1000
+    fail_on_kev: bool = False  # any finding on CISA's KEV catalog fails, whatever its severity
+    fail_on_epss: float | None = None  # any finding with an EPSS score at or above this fails
+    kev_url: str = KEV_URL  # where the KEV catalog is downloaded from ("none": not at all)
+    epss_url: str = EPSS_URL  # where the EPSS scores are downloaded from ("none": not at all)
     sources: tuple[tuple[str, str], ...] = ()  # name -> "input", the policy file or "default"
 
     def source(self, name: str) -> str:
@@ -56,7 +69,11 @@ class Settings:
             ("ignore-unfixed", str(self.ignore_unfixed).lower()),
             ("on-tool-failure", self.on_tool_failure),
             ("probes", str(self.probes).lower()),
+            ("fail-on-kev", str(self.fail_on_kev).lower()),
+            ("fail-on-epss", "none" if self.fail_on_epss is None else f"{self.fail_on_epss:g}"),
         ]
+        shown += [(n, v) for n, v in (("kev-url", self.kev_url), ("epss-url", self.epss_url))
+                  if self.source(n) != "default"]  # fmt: skip
         out = [(name, f"{value} ({self.source(name)})") for name, value in shown]
         out += [
             (f"threshold.{kind.value}", f"{level.value if level else 'none'} (policy file)")
@@ -70,17 +87,44 @@ class Settings:
             kinds=self.fail_on_kinds,
             per_kind=self.thresholds,
             on_tool_failure=self.on_tool_failure,
+            fail_on_kev=self.fail_on_kev,
+            fail_on_epss=self.fail_on_epss,
         )
 
 
-def resolve(given: Mapping[str, object | None], config: Config) -> Settings:
+def epss_threshold(value: object) -> float | None:
+    """An EPSS threshold as written: a probability from 0 to 1 ("0.1"), a percentage ("10%"),
+    or none; a usage error otherwise."""
+    text = str(value).strip().lower()
+    if text in ("none", "off", "false", ""):
+        return None
+    try:
+        number = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        number = -1.0
+    if isinstance(value, bool) or not 0 < number <= 1:
+        raise UsageError(
+            f"fail-on-epss must be an EPSS score above 0 and at most 1, or none, not {value!r}",
+            "write a probability such as 0.1 (or 10%), or none",
+        )
+    return number
+
+
+def resolve(
+    given: Mapping[str, object | None], config: Config, environ: Mapping[str, str] | None = None
+) -> Settings:
     """The one resolution: ``given`` holds the already validated flags or inputs (None when
-    not given; "none" for a gate that is off)."""
+    not given; "none" for a gate that is off). A variable of ``ENVIRONMENT`` set in
+    ``environ`` (default: this process's) counts as given."""
+    env = os.environ if environ is None else environ
     values: dict[str, object] = {}
     sources: list[tuple[str, str]] = []
     for name, default in DEFAULTS.items():
+        variable = ENVIRONMENT.get(name, "")
         if given.get(name) is not None:
             values[name], source = given[name], "input"
+        elif variable and env.get(variable, "").strip():
+            values[name], source = env[variable].strip(), variable
         elif name in config.values:
             values[name], source = config.values[name], config.path or "policy file"
         else:
@@ -100,6 +144,10 @@ def resolve(given: Mapping[str, object | None], config: Config) -> Settings:
         probes=bool(values["probes"]),
         grace_s=float(values["grace-period"]),  # type: ignore[arg-type]
         min_uid=int(values["min-uid"]),  # type: ignore[call-overload]
+        fail_on_kev=values["fail-on-kev"] is True,
+        fail_on_epss=epss_threshold(values["fail-on-epss"] or "none"),
+        kev_url=str(values["kev-url"]),
+        epss_url=str(values["epss-url"]),
         sources=tuple(sources),
     )
 
@@ -117,6 +165,12 @@ def given_from_flags(flags: object) -> dict[str, object | None]:
         "ignore-unfixed": getattr(flags, "ignore_unfixed", None),
         "probes": False if getattr(flags, "no_probes", False) else None,
         "grace-period": getattr(flags, "trial_grace", None),
+        "fail-on-kev": True if getattr(flags, "fail_on_kev", None) else None,
+        "fail-on-epss": (
+            epss_threshold(flags.fail_on_epss) or "none"  # type: ignore[attr-defined]
+            if getattr(flags, "fail_on_epss", None) is not None
+            else None
+        ),
         "fail-on-scope": parse_scope(getattr(flags, "fail_on_scope", None)),
     }
     return given

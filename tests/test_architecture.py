@@ -32,6 +32,8 @@ PURE = {
     "hardening.targets": OUTSIDE,
     "hardening.scanners.merge": OUTSIDE,
     "hardening.scanners.common": OUTSIDE,
+    "hardening.enrich.data": OUTSIDE,
+    "hardening.enrich.apply": OUTSIDE,
 }
 # Reading files or the clock is the caller's job, not a formatter's.
 IMPURE_CALLS = {"open", "read_text", "read_bytes", "write_text", "write_bytes", "now", "time",

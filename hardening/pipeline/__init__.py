@@ -94,6 +94,7 @@ def _stages(ctx: ScanContext, head: bool = True) -> None:
         rec.run("merge", lambda info: stages.merge(ctx, info))
         if not head:
             return
+        rec.run("exploit data", lambda info: stages.exploit_data(ctx, info))
         rec.run("policy", lambda info: stages.policy(ctx, info))
         if ctx.request.compare_with or ctx.request.config.baseline_sarif:
             rec.run("base comparison", lambda info: compare_stage(ctx, info, _base_stages))

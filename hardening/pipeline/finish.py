@@ -25,7 +25,7 @@ from hardening.settings import Settings
 Publisher = Callable[[Report, str], list[Notification]]
 STAGE_ORDER = (
     "dockerfile", "engine", "build", "export", "scanners", "sbom", "hardening checks",
-    "digest pins", "signatures", "runtime probes", "merge", "policy", "cancelled",
+    "digest pins", "signatures", "runtime probes", "merge", "exploit data", "policy", "cancelled",
 )  # fmt: skip
 # Stages whose failure is reported but does not make the run incomplete: the SBOM is an
 # extra output, not a check.
@@ -129,6 +129,7 @@ def build_report(ctx: ScanContext) -> tuple[Report, GateResult]:
         details=tuple(ctx.rec.details),
         baseline=tuple(sorted((ctx.extras.get("baseline") or {}).items())),
         scanners=expected_scanners(request),
+        exploit_data=ctx.extras.get("exploit-data"),
         comparison=ctx.comparison,
         signatures=tuple(ctx.signature_checks),
         signatures_configured=bool(request.config.signatures) and request.verify_signatures,

@@ -224,6 +224,38 @@ def merge(ctx: ScanContext, info: StageInfo) -> None:
     info.detail = f"{len(ctx.findings)} finding(s)"
 
 
+def exploit_data(ctx: ScanContext, info: StageInfo) -> None:
+    """Mark every vulnerability from CISA's KEV catalog and FIRST's EPSS scores (downloaded
+    into the cache at most once a day); a KEV or EPSS gate without fresh data makes the run
+    incomplete, never silently passed."""
+    from hardening.enrich import stage as exploit
+    from hardening.enrich.sources import default_cache
+
+    request, settings = ctx.request, ctx.request.settings
+    gated = settings.fail_on_kev or settings.fail_on_epss is not None
+    cache = request.db_cache_dir / "exploit-data" if request.db_cache_dir else default_cache()
+    options = exploit.Options(
+        cache, settings.kev_url, settings.epss_url, ctx.started,
+        settings.fail_on_kev, settings.fail_on_epss is not None,
+    )  # fmt: skip
+    outcome = exploit.run(ctx.findings, options)
+    ctx.findings = outcome.findings
+    ctx.extras["exploit-data"] = outcome.data
+    for problem in outcome.data.problems:
+        ctx.rec.notify("warning" if gated else "note", "exploit data", problem)
+    if outcome.skipped:
+        info.skip(outcome.skipped)
+    elif outcome.stale:
+        raise HardeningError(
+            "; ".join(outcome.stale) + ", and none could be had",
+            "let the runner reach the sources, set kev-url and epss-url to a mirror, or "
+            "persist db-cache-dir between runs",
+        )
+    else:
+        kev, epss = outcome.marked
+        info.detail = f"{kev} on CISA's KEV catalog, {epss} with an EPSS score"
+
+
 def apply_ignore_unfixed(findings: list[Finding], ctx: ScanContext) -> list[Finding]:
     if not ctx.request.ignore_unfixed:
         return findings

@@ -6,6 +6,10 @@ the line and the key, before anything runs.
     thresholds: {vulnerability: critical, runtime: none}   # per kind, over fail-on
     ignore-unfixed: false
     on-tool-failure: fail          # or warn
+    fail-on-kev: true              # fail on any finding on CISA's KEV catalog, whatever its severity
+    fail-on-epss: 0.1              # fail on any finding with an EPSS score of 0.1 or more
+    kev-url: https://mirror.example.com/known_exploited_vulnerabilities.json   # default: CISA's
+    epss-url: https://mirror.example.com/epss_scores-current.csv.gz           # default: FIRST's
     rules:
       disable: [DH-D107]
       severity: {DH-D119: medium}
@@ -39,6 +43,7 @@ from hardening.yamlsafe import YamlRefused, load_yaml_file
 
 LEVELS = ("critical", "high", "medium", "low", "none")
 TOP_KEYS = (
+    "fail-on-kev", "fail-on-epss", "kev-url", "epss-url",
     "fail-on", "fail-on-kinds", "fail-on-scope", "thresholds", "ignore-unfixed", "on-tool-failure", "rules",
     "probes", "minimal-bases", "ignores", "vex", "baseline", "signatures",
 )  # fmt: skip
@@ -182,6 +187,7 @@ def load_config(path: Path, required: bool) -> Config:
     vex: tuple[str, ...] = ()
     baseline, new_only = "", False
     caps: frozenset[str] = frozenset()
+    values.update(_exploit_settings(reader, document))
     for key in document:
         if key not in TOP_KEYS:
             raise reader.fail(document, key, "unknown setting", _suggest(str(key), TOP_KEYS))
@@ -267,6 +273,27 @@ def _scope(reader: _Reader, document: Any) -> str:
             "write all (every finding counts) or new (only what this change introduces)",
         )  # fmt: skip
     return value
+
+
+def _exploit_settings(reader: _Reader, document: Any) -> dict[str, Any]:
+    """fail-on-kev (true or false), fail-on-epss (a score from 0 to 1, or none), and where
+    the KEV catalog and the EPSS scores are downloaded from (kev-url, epss-url)."""
+    from hardening.settings import epss_threshold
+
+    values: dict[str, Any] = {}
+    if "fail-on-kev" in document:
+        values["fail-on-kev"] = reader.flag(document, "fail-on-kev")
+    if "fail-on-epss" in document:
+        try:
+            values["fail-on-epss"] = epss_threshold(document["fail-on-epss"]) or "none"
+        except UsageError as exc:
+            raise reader.fail(document, "fail-on-epss", exc.message, exc.fix) from None
+    for key in ("kev-url", "epss-url"):
+        if key in document:
+            if not isinstance(document[key], str) or not document[key].strip():
+                raise reader.fail(document, key, "expected a URL", f"write {key}: https://...")
+            values[key] = document[key].strip()
+    return values
 
 
 def _baseline(reader: _Reader, document: Any) -> tuple[str, bool]:

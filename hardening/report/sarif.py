@@ -5,8 +5,11 @@ The log, run, tool, invocation and notifications are sarif-om objects. Rules and
 built as plain dicts: at 100,000 findings the attrs objects and their generic serializer cost
 several times the time budget, and the dicts are the same JSON.
 
-GitHub's limits are applied here, most severe first, with an honest count of what was left
-out: 25,000 results and 25,000 rules per run, 1,000 locations per result, 10 MB gzipped.
+GitHub's limits are applied here, what matters first (``model.sort_key``: known exploited,
+then EPSS, then severity), with an honest count of what was left out: 25,000 results and
+25,000 rules per run, 1,000 locations per result, 10 MB gzipped. A vulnerability on CISA's
+KEV catalog carries a ``kev`` result property and its rule a ``kev`` tag; an EPSS score, an
+``epss`` property. ``security-severity`` stays in the band of the reported severity.
 """
 
 from __future__ import annotations
@@ -108,6 +111,7 @@ def _rule_from_findings(rule_id: str, findings: Sequence[Finding]) -> dict[str, 
     if first.kind is not Kind.VULNERABILITY and first.fix:
         fix = first.fix
     references = list(dict.fromkeys(r for f in findings for r in f.references))[:5]
+    kev = ["kev"] if any(f.kev is not None for f in findings) else []  # known exploited
     markdown = f"**{_md(title)}**\n\n{_md(first.message)}\n\n**Fix:** {_md(fix)}"
     if references:
         markdown += "\n\n" + "\n".join(f"- <{r}>" for r in references)
@@ -119,7 +123,7 @@ def _rule_from_findings(rule_id: str, findings: Sequence[Finding]) -> dict[str, 
         "help": {"text": f"{first.message}\n\nFix: {fix}", "markdown": markdown},
         "defaultConfiguration": {"level": severity.sarif_level},
         "properties": {
-            "tags": ["security", first.kind.value, *first.checklist][:MAX_TAGS],
+            "tags": ["security", *kev, first.kind.value, *first.checklist][:MAX_TAGS],
             "precision": "very-high" if len(first.tools) > 1 else "high",
             "problem.severity": severity.problem_severity,
         },
@@ -204,6 +208,7 @@ def _vulnerability_properties(finding: Finding, properties: dict[str, Any]) -> N
         ]
     if finding.fix_status is not None:
         properties["fixStatus"] = finding.fix_status.value
+    _exploit_properties(finding, properties)
     if finding.package:
         pkg = finding.package
         properties["package"] = _present(
@@ -216,6 +221,21 @@ def _vulnerability_properties(finding: Finding, properties: dict[str, Any]) -> N
                 ("path", pkg.path),
             )  # fmt: skip
         )
+
+
+def _exploit_properties(finding: Finding, properties: dict[str, Any]) -> None:
+    """On CISA's KEV catalog (with its dates and source), and the EPSS score and percentile."""
+    kev, epss = finding.kev, finding.epss
+    if kev is not None:
+        properties["kev"] = _present(
+            (("dateAdded", kev.date_added), ("dueDate", kev.due_date),
+             ("knownRansomwareCampaignUse", kev.ransomware), ("source", kev.source))
+        )  # fmt: skip
+    if epss is not None:
+        properties["epss"] = _present(
+            (("score", epss.score), ("percentile", epss.percentile), ("date", epss.date),
+             ("source", epss.source))
+        )  # fmt: skip
 
 
 def _properties(finding: Finding, fingerprint: str) -> dict[str, Any]:

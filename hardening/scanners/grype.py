@@ -4,7 +4,8 @@ One Grype match is one (vulnerability, package). Where Grype reports an advisory
 ELSA-, ALAS-, ...) whose ``relatedVulnerabilities`` name CVEs, the match becomes one finding per
 related CVE, keeping the advisory id as an alias: that is where Trivy, which reports by CVE,
 meets it. An id with no related CVE stays itself. Negligible stays negligible and Unknown stays
-unknown.
+unknown. Where Grype says a CVE is on CISA's KEV catalog or has an EPSS score (v0.88 and
+later), the finding carries it (``Finding.kev``, ``Finding.epss``, source "grype").
 """
 
 from __future__ import annotations
@@ -17,7 +18,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from hardening.model import Cvss, Finding, FixStatus, Kind, Location, Package, Severity
+from hardening.model import (
+    Cvss,
+    Epss,
+    Finding,
+    FixStatus,
+    Kev,
+    Kind,
+    Location,
+    Package,
+    Severity,
+)
 from hardening.policy import ignores
 from hardening.scanners.base import ScanJob, Scanner, ScanOutput
 from hardening.scanners.common import CVE_RE, ParsedReport
@@ -137,8 +148,9 @@ def _match(match: dict[str, Any]) -> list[Finding]:
     if vuln.get("dataSource"):
         references.insert(0, str(vuln["dataSource"]))
     status = _fix_status(fix, fixed_versions)
-    epss = [e for e in vuln.get("epss") or [] if isinstance(e, dict)]
-    properties = (("epss", str(epss[0].get("epss", ""))),) if epss else ()
+    kevs, epss = _entries(vuln, related, "knownExploited"), _entries(vuln, related, "epss")
+    risk = vuln.get("risk")
+    properties = (("grype-risk", f"{risk:.2f}"),) if isinstance(risk, int | float) else ()
     fixed = (
         f" Fixed in {package.fixed_version}."
         if package.fixed_version
@@ -164,9 +176,52 @@ def _match(match: dict[str, Any]) -> list[Finding]:
             fix_status=status,
             severity_source=str(vuln.get("namespace", "") or "").split(":", 1)[0],
             cvss=tuple(cvss),
+            kev=_kev(kevs, rule_id),
+            epss=_epss(epss, rule_id),
         )
         for rule_id, aliases in _ids(str(vuln["id"]).strip(), related)
     ]
+
+
+# KEV and EPSS as Grype reports them (since v0.88): ``knownExploited`` and ``epss`` lists on
+# the vulnerability and on each related one, every entry naming its CVE.
+
+
+def _entries(vuln: dict[str, Any], related: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    found = [e for e in vuln.get(key) or [] if isinstance(e, dict)]
+    for other in related:
+        found += [e for e in other.get(key) or [] if isinstance(e, dict)]
+    return found
+
+
+def _entry_for(entries: list[dict[str, Any]], rule_id: str) -> dict[str, Any] | None:
+    """The entry of this CVE; an entry that names no CVE belongs to the match's own id."""
+    named = [e for e in entries if str(e.get("cve", "")).strip().upper() == rule_id.upper()]
+    return next(iter(named), next((e for e in entries if not e.get("cve")), None))
+
+
+def _date(value: Any) -> str:
+    text = str(value or "")[:10]
+    return "" if text.startswith("0001-") else text  # Go's zero time: no date known
+
+
+def _kev(entries: list[dict[str, Any]], rule_id: str) -> Kev | None:
+    entry = _entry_for(entries, rule_id)
+    if entry is None:
+        return None
+    ransomware = str(entry.get("knownRansomwareCampaignUse", "") or "")
+    return Kev(_date(entry.get("dateAdded")), _date(entry.get("dueDate")), ransomware, TOOL)
+
+
+def _epss(entries: list[dict[str, Any]], rule_id: str) -> Epss | None:
+    entry = _entry_for(entries, rule_id)
+    score = entry.get("epss") if entry is not None else None
+    if entry is None or isinstance(score, bool) or not isinstance(score, int | float):
+        return None
+    percentile = entry.get("percentile")
+    if isinstance(percentile, bool) or not isinstance(percentile, int | float):
+        percentile = 0.0
+    return Epss(float(score), float(percentile), _date(entry.get("date")), TOOL)
 
 
 def parse_grype(document: Any, source: str = "") -> ParsedReport:

@@ -18,6 +18,9 @@ Rules (these decide the merged count, so they are stated here where they are app
 5. Findings only one tool saw stay, listing that tool. Duplicates from one tool (the same
    triple matched twice) collapse the same way. Findings that are not vulnerabilities pass
    through unchanged.
+6. What a tool says about a CVE itself, not the package (on CISA's KEV catalog, its EPSS
+   score: Grype's report carries both), holds for every finding of that CVE: a CVE only Trivy
+   saw, or saw in another package, is marked too. Of two EPSS scores the newer is kept.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
-from hardening.model import Finding, FixStatus, Kind, Package, Severity, sort_key
+from hardening.model import Epss, Finding, FixStatus, Kev, Kind, Package, Severity, sort_key
 from hardening.scanners import registry
 from hardening.scanners.common import package_key
 
@@ -147,7 +150,40 @@ def _combine(group: list[Finding]) -> Finding:
         fix_status=status,
         severity_source=rated.severity_source,
         cvss=tuple(cvss),
+        kev=next((f.kev for f in group if f.kev is not None), None),
+        epss=newest_epss(f.epss for f in group),
     )
+
+
+def newest_epss(scores: Iterable[Epss | None]) -> Epss | None:
+    """The score of the latest date (an undated one counts as oldest); the first on a tie."""
+    best: Epss | None = None
+    for score in scores:
+        if score is not None and (best is None or score.date > best.date):
+            best = score
+    return best
+
+
+def spread_exploit_marks(findings: list[Finding]) -> list[Finding]:
+    """Give every finding of a CVE the KEV mark and the newest EPSS score any finding of that
+    CVE carries (rule 6)."""
+    kev: dict[str, Kev] = {}
+    epss: dict[str, Epss] = {}
+    for f in findings:
+        key = f.rule_id.upper()
+        if f.kev is not None:
+            kev.setdefault(key, f.kev)
+        chosen = newest_epss((epss.get(key), f.epss))
+        if chosen is not None:
+            epss[key] = chosen
+    if not kev and not epss:
+        return findings
+    out = []
+    for f in findings:
+        key = f.rule_id.upper()
+        marks = (f.kev or kev.get(key), epss.get(key, f.epss))
+        out.append(replace(f, kev=marks[0], epss=marks[1]) if marks != (f.kev, f.epss) else f)
+    return out
 
 
 def _secret_keys(finding: Finding) -> tuple[str, ...]:
@@ -210,5 +246,5 @@ def merge_findings(findings: Iterable[Finding]) -> list[Finding]:
     groups: dict[Triple, list[Finding]] = {}
     for finding in _fold_advisories(vulns):
         groups.setdefault(identity(finding), []).append(finding)
-    merged = [_combine(group) for group in groups.values()]
+    merged = spread_exploit_marks([_combine(group) for group in groups.values()])
     return sorted([*merged, *fold_secrets(others)], key=sort_key)

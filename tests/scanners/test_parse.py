@@ -93,7 +93,10 @@ def test_grype_advisory_expands_into_its_cves_with_the_advisory_as_alias() -> No
 
 def test_grype_epss_and_layer_and_cvss() -> None:
     grype = load_report(FIXTURES / "grype-busybox-1.32.1-defectdojo-v0.94.0-epss.json")
-    assert any(f.property("epss") for f in grype.findings)
+    first = next(f for f in grype.findings if f.rule_id == "CVE-2022-28391")
+    assert first.epss is not None and (first.epss.score, first.epss.percentile) == (0.0719, 0.91123)
+    assert first.epss.date == "2025-06-18" and first.epss.source == "grype"
+    assert first.property("grype-risk") == "5.62" and first.kev is None
     nginx = load_report(FIXTURES / "grype-nginx-latest-msusel-v0.62.3.json")
     tar = next(f for f in nginx.findings if f.package and f.package.name == "tar")
     # The layer of the package's own files, not the layer that last rewrote dpkg's status file.
