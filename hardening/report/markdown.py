@@ -1,8 +1,10 @@
 """The report people read: PR comment, job summary and check-run text, from one renderer.
 
-Order: verdict, counts, scorecard, top findings, hardened runtime flags, run details, then
-every finding in collapsible sections. It always fits the target's limit: details are cut
-from the least severe up, and the cut says how many were left out and where the rest is.
+Order: verdict, what to do first (the upgrades that fix the most, the hardening fixes), the
+top vulnerabilities and hardening findings in their own tables, counts, the scorecard
+(collapsed when it passes), hardened runtime flags, run details, then every finding in
+collapsible sections (``sections.py``). It always fits the target's limit: details are cut
+from the least important up, and the cut says how many were left out and where the rest is.
 Secret values never reach here: secret findings carry only their rule, file and line.
 """
 
@@ -262,14 +264,14 @@ def render_report(report: Report, *, limit: int = SUMMARY_LIMIT, marker: str = "
     head = [marker] if marker else []
     head += [f"## docker-hardening: `{subject}`".replace("|", "\\|"), "", verdict_line(report), ""]
     head += change_lines(report)
-    head += (
-        counts_table(report) + ["", "### Hardening scorecard", ""] + scorecard_table(report) + [""]
-    )
+    from hardening.report import sections
+
     active = sorted(report.active(), key=sort_key)
     first = [f for f in active if f.baseline_state != "unchanged"]
-    if first:
-        title = "New findings" if report.comparison is not None else "Top findings"
-        head += [f"### {title}", ""] + findings_table(first[:TOP]) + [""]
+    head += sections.todo_section(first)
+    head += sections.finding_tables(first, "New " if report.comparison is not None else "")
+    head += sections.exploit_note(report) + sections.COUNTS + counts_table(report) + [""]
+    head += sections.scorecard_section(report)
     head += fixed_section(report)
     head += runtime_section(report)
     head += pins_section(report)
@@ -292,19 +294,12 @@ def render_report(report: Report, *, limit: int = SUMMARY_LIMIT, marker: str = "
         if not findings:
             continue
         section = [f"<details><summary>{title} ({len(findings)})</summary>", ""]
-        table = findings_table(findings)
-        used = sum(len(line) + 1 for line in section) + len(table[0]) + len(table[1]) + 30
-        kept = table[:2]
-        for line, _finding in zip(table[2:], findings, strict=True):
-            if used + len(line) + 1 > budget:
-                break
-            kept.append(line)
-            used += len(line) + 1
-        shown = len(kept) - 2
+        overhead = sum(len(line) + 1 for line in section) + 30
+        kept, shown, used = sections.budgeted_tables(findings, budget - overhead)
         omitted += len(findings) - shown
         if shown:
-            body += [*section, *kept, "", "</details>", ""]
-            budget -= used
+            body += [*section, *kept, "</details>", ""]
+            budget -= used + overhead
     if omitted:
         body.append(
             f"_{omitted} lower-severity finding(s) are not listed here to stay within GitHub's size "

@@ -38,7 +38,9 @@ def _report() -> Report:
                 Location(path="Dockerfile", line=4), tools=("grype",)),
         Finding("DH-D108", Kind.SECRET, Severity.HIGH, "A secret is set in ENV or ARG",
                 "ENV DB_PASSWORD holds a literal value (hunt…(sha256:1234abcd))",
-                location=Location(path="Dockerfile", line=3), tools=("docker-hardening",), checklist=("C10",)),
+                location=Location(path="Dockerfile", line=3), tools=("docker-hardening",), checklist=("C10",),
+                fix="Pass build-time secrets with `RUN --mount=type=secret,id=...` and runtime secrets as "
+                    "files (/run/secrets) or from the orchestrator; rotate the exposed value."),
     )  # fmt: skip
     probe = {
         "user": {"uid": 10001, "gid": 10001, "name": "app", "groups": [10001]},
@@ -65,11 +67,13 @@ def test_comment_golden_as_github_renders_it() -> None:
     golden.check("comment/report.html", html)
     assert "<script>" not in html  # a crafted package name cannot inject HTML
     assert "runs as uid 10001 (app), seen by running the image" in text
-    assert (
+    assert (  # what to do first right after the verdict, the scorecard after the findings
         text.index("Failed")
-        < text.index("| severity |")
+        < text.index("### What to do first")
+        < text.index("### Vulnerabilities")
+        < text.index("### Hardening findings")
+        < text.index("| severity | total |")
         < text.index("Hardening scorecard")
-        < text.index("Top findings")
     )
 
 
