@@ -21,7 +21,7 @@ from pathlib import Path
 from bench.common import Row
 
 ROOT = Path(__file__).resolve().parents[1]
-GROUPS = ["startup", "pipeline", "compare", "merge_scale", "lint_speed", "probes"]
+GROUPS = ["startup", "pipeline", "compare", "many", "merge_scale", "lint_speed", "probes"]
 HEADER = ["group", "benchmark", "median", "min", "max", "target", "result", "note"]
 
 

@@ -60,6 +60,7 @@ INPUT_DEFAULTS: dict[str, str] = {
     "db-timeout": "300",
     "db-max-age": "7",
     "config-file": ".hardening.yml",
+    "images": "",
     "compare-base": "true",
     "fail-on-scope": "all",
     "outputs": "",
@@ -160,7 +161,7 @@ def action_paths(inputs: Inputs, environ: Mapping[str, str], sbom_format: str) -
 
     context = path("context")
     dockerfile = path("dockerfile", inputs.get("dockerfile") or str(context / "Dockerfile"))
-    if not inputs.get("image"):
+    if not inputs.get("image") and not inputs.get("images").strip():
         check_build_inputs(context, dockerfile)
     compose = path("compose-file") if inputs.get("compose-file") else None
     if compose is not None and not compose.is_file():
@@ -296,6 +297,22 @@ def request_from_inputs(environ: Mapping[str, str]) -> ScanRequest:
     )
 
 
+def _image_specs(images: list[str], request: ScanRequest) -> list[Any]:
+    """The images input, every Dockerfile and context kept inside the workspace."""
+    from hardening.pipeline.many import load_specs
+
+    specs = load_specs(images, request.workspace)
+    root = request.workspace.resolve()
+    for spec in specs:
+        for path in (spec.dockerfile, spec.context):
+            if not path.resolve().is_relative_to(root):
+                raise UsageError(f"images: {path} is outside the workspace",
+                                 "list Dockerfiles inside the repository")  # fmt: skip
+        if not spec.dockerfile.is_file():
+            raise UsageError(f"images: {spec.dockerfile} does not exist", "check the images input")
+    return specs
+
+
 def die(message: str, code: ExitCode, environ: Mapping[str, str]) -> int:
     """One ``::error::`` line, and the same explanation in the step summary."""
     escaped = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
@@ -320,9 +337,19 @@ def main(environ: Mapping[str, str] | None = None) -> int:
     from hardening.github.action import ActionReporter, write_action_outputs
     from hardening.pipeline import run_scan
 
+    images = [line.strip() for line in Inputs(env).get("images").splitlines() if line.strip()]
+    try:
+        specs = _image_specs(images, request) if images else []
+    except HardeningError as exc:
+        return die(exc.one_line(), exc.exit_code, env)
     reporter = ActionReporter(request, env, token)
     try:
-        result = run_scan(request, publisher=reporter.local)
+        if specs:
+            from hardening.pipeline.many import run_many
+
+            result = run_many(request, specs, publisher=reporter.local)
+        else:
+            result = run_scan(request, publisher=reporter.local)
     except HardeningError as exc:
         return die(exc.one_line(), exc.exit_code, env)
     # The verdict and the outputs first; GitHub last, bounded, and never the exit code.

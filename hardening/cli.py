@@ -101,6 +101,13 @@ def _add_build_options(scan: argparse.ArgumentParser) -> None:
     )
     scan.add_argument("--compose-file", metavar="PATH")
     scan.add_argument("--workspace", metavar="DIR", help="repository root (default: cwd)")
+    scan.add_argument(
+        "--images", action="append", default=[], metavar="GLOB|FILE",
+        help="several images in one run: a glob of Dockerfiles ('**/Dockerfile', hidden folders "
+        "too) or a YAML file listing them (context, dockerfile, target, build-args, compose-file); "
+        "repeatable",
+    )  # fmt: skip
+
 
 
 def _add_scanner_options(scan: argparse.ArgumentParser) -> None:
@@ -210,6 +217,8 @@ def _workspace(value: str | None) -> Path:
 
 def _image_inputs(args: argparse.Namespace) -> tuple[Path | None, Path | None, Path | None]:
     """(context, Dockerfile, image archive), checked."""
+    if args.images:  # several images: each one's context and Dockerfile come from --images
+        return None, None, None
     if args.image and args.image_archive:
         raise UsageError("--image and --image-archive exclude each other", "pass only one")
     context: Path | None = Path(args.context)
@@ -310,7 +319,12 @@ def cmd_scan(args: argparse.Namespace) -> int:
     # complete run into a crash: the scan handles them while it runs, and after it, they wait.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, signal.SIG_IGN)
-    result = run_scan(request)
+    if args.images:
+        from hardening.pipeline.many import load_specs, run_many
+
+        result = run_many(request, load_specs(args.images, request.workspace))
+    else:
+        result = run_scan(request)
     print(result.gate.reason, flush=True)
     if result.cancelled:
         # Everything the run made is gone and its outputs are written; stage threads that

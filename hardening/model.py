@@ -645,6 +645,7 @@ class Report:
     signatures: tuple[SignatureCheck, ...] = ()  # each image the signature policy covered
     signatures_configured: bool = False  # the policy file asks for signature checks
     comparison: Comparison | None = None  # what this pull request changes, when compared
+    parts: tuple[Report, ...] = ()  # several images in one run: each image's own report
 
     def scanner_runs(self) -> tuple[ToolRun, ...]:
         """One run per scanner, in the order they were asked for."""

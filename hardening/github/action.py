@@ -8,6 +8,7 @@ waiting for GitHub, and whatever goes wrong there is one warning line.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import sys
@@ -148,6 +149,17 @@ def write_action_outputs(result: PipelineResult, environ: Mapping[str, str]) -> 
     workspace = Path(environ.get("GITHUB_WORKSPACE") or os.getcwd())
     values = {
         "sarif-file": relpath(result.sarif_path, workspace),
+        "sarif-files": "\n".join(
+            relpath(p, workspace) for p in (result.sarif_files or (result.sarif_path,))
+        ),
+        "images": json.dumps(
+            [
+                {"dockerfile": part.dockerfile, "category": part.category,
+                 "passed": bool(part.verdict and part.verdict.passed),
+                 "exit-code": part.verdict.exit_code if part.verdict else 3}  # fmt: skip
+                for part in report.parts
+            ]
+        ),
         "summary-file": relpath(result.summary_path, workspace),
         "passed": str(result.gate.passed).lower(),
         "image-id": report.image.image_id if report.image else "",

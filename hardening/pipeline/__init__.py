@@ -14,6 +14,7 @@ Only usage errors stop a run, and they are raised before this package is entered
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -58,12 +59,21 @@ def apply_ignore_unfixed(findings: list, request: ScanRequest) -> list:  # type:
 
 
 def run_scan(
-    request: ScanRequest, *, publisher: Publisher | None = None, log: Log = stderr_log
+    request: ScanRequest,
+    *,
+    publisher: Publisher | None = None,
+    log: Log = stderr_log,
+    run_id: str = "",
 ) -> PipelineResult:
+    """One image's scan. ``run_id`` is given when the scan is one of several in one run
+    (which then owns the run id of the child processes and the signals)."""
     ctx = ScanContext(request=request, rec=Recorder(log_sink=log, redact=redactor_for(request)))
-    processes.set_run(ctx.run_id)
+    if run_id:
+        ctx.run_id = run_id
+    else:
+        processes.set_run(ctx.run_id)
     ctx.rec.log(f"run {ctx.run_id}")
-    with cancellable():
+    with cancellable() if not run_id else contextlib.nullcontext():
         try:
             _stages(ctx)
         except Cancelled as cancelled:

@@ -38,6 +38,7 @@ class PipelineResult:
     gate: GateResult
     sarif_path: Path
     summary_path: Path
+    sarif_files: tuple[Path, ...] = ()  # every SARIF file written (several images: one per 20)
 
     @property
     def exit_code(self) -> ExitCode:

@@ -259,7 +259,48 @@ def fixed_section(report: Report) -> list[str]:
     return lines + ["", "</details>", ""]
 
 
+def _images_table(report: Report) -> list[str]:
+    lines = ["| image | verdict | critical | high | medium | low | changed |",
+             "|---|---|---:|---:|---:|---:|---|"]  # fmt: skip
+    for part in report.parts:
+        counts = part.counts_by_severity()
+        verdict = part.verdict
+        state = "✅ passed" if verdict and verdict.passed else (
+            "⚠️ incomplete" if verdict and verdict.incomplete else "❌ failed")  # fmt: skip
+        change = esc(part.comparison.line) if part.comparison and part.comparison.compared else ""
+        cells = " | ".join(str(counts[s]) for s in SEVERITIES_DESCENDING[:4])
+        lines.append(f"| `{esc(part.dockerfile)}` | {state} | {cells} | {change} |")
+    return lines
+
+
+def _image_section(part: Report, budget: int) -> list[str]:
+    lines = [f"### `{esc(part.dockerfile)}`", "", verdict_line(part), ""]
+    lines += change_lines(part)
+    active = [f for f in sorted(part.active(), key=sort_key) if f.baseline_state != "unchanged"]
+    if active:
+        lines += findings_table(active[:5]) + [""]
+        if len(active) > 5:
+            lines += [f"_and {len(active) - 5} more in the SARIF file._", ""]
+    problems = [n for n in part.notifications if n.level == "error"]
+    lines += [f"- error: {esc(n.stage)}: {esc(n.message)}" for n in problems[:5]]
+    text = "\n".join(lines)
+    return lines if len(text) <= budget else lines[:4] + ["_(details cut to fit)_", ""]
+
+
+def render_many(report: Report, *, limit: int = SUMMARY_LIMIT, marker: str = "") -> str:
+    """Several images: the totals first, then a short section per image."""
+    head = [marker] if marker else []
+    head += [f"## docker-hardening: {len(report.parts)} images", "", verdict_line(report), ""]
+    head += _images_table(report) + [""]
+    budget = max(500, (limit - len("\n".join(head)) - 200) // max(1, len(report.parts)))
+    for part in report.parts:
+        head += _image_section(part, budget)
+    return "\n".join(head) + "\n"
+
+
 def render_report(report: Report, *, limit: int = SUMMARY_LIMIT, marker: str = "") -> str:
+    if report.parts:
+        return render_many(report, limit=limit, marker=marker)
     subject = report.dockerfile or (report.image.reference if report.image else "") or "image"
     head = [marker] if marker else []
     head += [f"## docker-hardening: `{subject}`".replace("|", "\\|"), "", verdict_line(report), ""]

@@ -43,6 +43,7 @@ MAX_RULES = 25_000
 MAX_LOCATIONS = 1_000
 MAX_GZIP_BYTES = 10 * 1024 * 1024
 MAX_TAGS = 10
+MAX_RUNS_PER_FILE = 20  # GitHub's limit of runs in one upload
 
 
 def to_json(value: Any) -> Any:
@@ -387,7 +388,24 @@ def build_sarif(
     return build_sarif_text(report, rule_docs, sources, now)[0]
 
 
+def run_documents(given: RenderInput) -> list[dict[str, Any]]:
+    """Several images: one run per image in its own category, at most 20 runs per document
+    (GitHub's limit); the first document is the SARIF file, the rest go beside it."""
+    runs = [
+        build_sarif(part, given.rule_docs, given.sources, given.now)["runs"][0]
+        for part in given.report.parts
+    ]
+    documents = []
+    for start in range(0, max(1, len(runs)), MAX_RUNS_PER_FILE):
+        document = build_sarif(Report(findings=()), {}, {}, given.now)
+        document["runs"] = runs[start : start + MAX_RUNS_PER_FILE]
+        documents.append(document)
+    return documents
+
+
 def render(given: RenderInput) -> bytes:
+    if given.report.parts:
+        return (_text(run_documents(given)[0]) + "\n").encode()
     return (
         build_sarif_text(given.report, given.rule_docs, given.sources, given.now)[1] + "\n"
     ).encode()

@@ -21,18 +21,13 @@ from pathlib import Path
 import docker
 import pytest
 
+from tests.conftest import shared_dir
 from tests.support.cli import REPO_ROOT
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("trivy_db_repository")]
 
 STANDINS = REPO_ROOT / "tests" / "standins"
-GRYPE_FIXTURE = (
-    REPO_ROOT.parent
-    / "shared"
-    / "fixtures"
-    / "scanners"
-    / "grype-busybox-latest-msusel-v0.62.3.json"
-)
+GRYPE_FIXTURE = shared_dir() / "fixtures" / "scanners" / "grype-busybox-latest-msusel-v0.62.3.json"
 STAGES = ("build...", "export...", "scanners...", "runtime probes...", "merge...")
 SEED = 20261130
 RANDOM_POINTS = 3

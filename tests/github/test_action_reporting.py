@@ -46,6 +46,7 @@ class _Result:
     gate: GateResult
     sarif_path: Path
     summary_path: Path
+    sarif_files: tuple[Path, ...] = ()
 
     @property
     def exit_code(self) -> ExitCode:
