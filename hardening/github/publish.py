@@ -22,6 +22,7 @@ from hardening.github.bounded import (
     run_bounded,
 )
 from hardening.github.context import GitHubContext, url_problem
+from hardening.github.sticky import blocking_marker, newly_blocking, pointer_body
 from hardening.model import Finding, Notification, Report, sort_key
 from hardening.report.markdown import CHECK_RUN_LIMIT, COMMENT_LIMIT, render_report
 
@@ -125,13 +126,18 @@ def post_comment(gh: Any, ctx: GitHubContext, report: Report) -> str:
     """Create or update the one comment for this image; returns what was done.
 
     The oldest comment carrying the marker is updated and any later one (two runs that raced)
-    is deleted; a comment deleted since it was listed is created again."""
+    is deleted; a comment deleted since it was listed is created again. When findings fail the
+    gate that the last comment did not list, the report is posted anew instead (``sticky``)."""
     assert ctx.pr_number is not None
     tag = marker(report.category)
-    body = render_report(report, limit=COMMENT_LIMIT, marker=tag)
+    body = render_report(report, limit=COMMENT_LIMIT, marker=f"{tag}\n{blocking_marker(report)}")
     issue = gh.get_repo(ctx.repository).get_issue(ctx.pr_number)
+    comments = _sticky_comments(issue, tag)
+    newly = newly_blocking(report, comments[0].body or "") if comments else 0
+    if newly:  # worse than the last report: a new comment notifies the subscribers
+        return _post_anew(issue, comments, body, report.category, newly)
     kept, gone, removed, left = None, 0, 0, []
-    for comment in _sticky_comments(issue, tag):
+    for comment in comments:
         try:
             if kept is None:
                 comment.edit(body)
@@ -154,6 +160,35 @@ def post_comment(gh: Any, ctx: GitHubContext, report: Report) -> str:
         done += f", {removed} duplicate(s) deleted"
     if left:
         done += f"; {len(left)} duplicate(s) could not be deleted ({', '.join(left)})"
+    return done
+
+
+def _post_anew(issue: Any, comments: list[Any], body: str, category: str, newly: int) -> str:
+    """Post the report as a new comment, then turn the last one into a one-line pointer to it
+    (``sticky``); any other copy is deleted, so exactly one full report remains."""
+    new = issue.create_comment(body)
+    pointer = pointer_body(category, str(getattr(new, "html_url", "") or ""), newly)
+    left = []
+    for index, old in enumerate(comments):
+        try:
+            if index == 0:
+                old.edit(pointer)
+            else:
+                old.delete()
+        except Exception as exc:
+            if _status(exc) == 404:
+                continue  # deleted meanwhile
+            try:
+                old.delete()  # never two full reports
+            except Exception as again:
+                if _status(again) != 404:
+                    left.append(str(_status(again) or type(again).__name__))
+    done = (
+        f"posted anew: {newly} finding(s) fail the gate that the last report did not list; "
+        "the last report now points to it"
+    )
+    if left:
+        done += f"; {len(left)} earlier report(s) could not be replaced ({', '.join(left)})"
     return done
 
 
