@@ -135,7 +135,7 @@ def test_findings_are_new_unchanged_or_fixed_by_what_they_are(
     opening = next(line for line in summary.splitlines() if line.startswith("**Compared with"))
     assert f"the base commit {base[:12]}:** +{comparison['new']} new (" in opening
     assert f"-{comparison['fixed']} fixed, {comparison['unchanged']} unchanged" in opening
-    assert summary.index("### New findings") < summary.index("Unchanged findings")
+    assert summary.index("### New ") < summary.index("Unchanged findings")  # new ones first
     assert "Fixed by this change" in summary
     every = _scan(repo, everything, "--compare-with", base, "--fail-on", "critical")
     assert every.code == 1, every.output  # scope all: the unchanged critical counts

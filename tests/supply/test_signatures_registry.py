@@ -149,13 +149,20 @@ def test_without_credentials_the_refusal_is_named(
 
 
 def _sigstore_cli() -> str:
-    found = shutil.which("sigstore")
-    if found is None and shutil.which("npm"):
-        subprocess.run(["npm", "install", "-g", CLI], check=False, capture_output=True, timeout=300)
-        found = shutil.which("sigstore")
-    if found is None:
-        pytest.skip(f"{CLI} could not be installed (npm install -g {CLI})")
-    return found
+    """The npm package's own `sigstore` (installed into the tests' npm prefix), never another
+    program of that name on PATH (sigstore-python installs one too)."""
+    from tests.support.sarif_validate import NPM_PREFIX
+
+    binary = NPM_PREFIX / "node_modules" / ".bin" / "sigstore"
+    if not binary.exists():
+        npm = shutil.which("npm")
+        assert npm is not None, f"npm is needed to install {CLI}"
+        NPM_PREFIX.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            [npm, "install", "--no-audit", "--no-fund", "--prefix", str(NPM_PREFIX), CLI],
+            check=True, capture_output=True, timeout=600,
+        )  # fmt: skip
+    return str(binary)
 
 
 def test_a_provenance_bundle_attached_by_sigstore_cli_is_fetched_and_must_be_about_this_image(
