@@ -190,7 +190,7 @@ def test_a_hanging_registry_is_bounded_and_named(tools: Path, secret_debian_arch
         )
         started = time.monotonic()
         outcome = _trivy(request, secret_debian_archive, tools)
-    assert time.monotonic() - started < 12
+    assert time.monotonic() - started < 25  # bounded: unbounded, it hangs for minutes
     assert outcome.run.status is RunStatus.FAILED
     assert "database download hung" in outcome.run.reason
     assert "scanner timeout" not in outcome.run.reason
