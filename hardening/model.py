@@ -620,6 +620,71 @@ class Comparison:
         return f"{new}, -{self.gone} fixed, {self.unchanged} unchanged"
 
 
+# The informational finding that carries the recommended base image's FROM line (never gating).
+BASE_RECOMMENDATION_RULE = "DH-B601"
+
+
+@dataclass(frozen=True, slots=True)
+class ImageMeasure:
+    """One image pulled and scanned in this run for the base-image recommendation: every
+    figure measured, none looked up. ``problem`` says why it could not be measured."""
+
+    reference: str  # as a FROM line names it, without the digest
+    digest: str = ""
+    counts: tuple[tuple[Severity, int], ...] = ()  # vulnerabilities by severity
+    fixable_critical: int = 0
+    fixable_high: int = 0
+    size: int = 0  # bytes, uncompressed, as the engine holds it
+    packages: int | None = None  # OS packages in its package database; None: no database read
+    os: str = ""  # its os-release name ("Distroless", "Debian GNU/Linux 12 (bookworm)")
+    os_id: str = ""  # its os-release ID and VERSION_ID ("debian 12")
+    eol: str = ""  # end of security support (YYYY-MM-DD) from the OS end-of-life table
+    eol_passed: bool = False
+    shells: tuple[str, ...] = ()
+    package_managers: tuple[str, ...] = ()
+    user: str = ""  # the default user; "" is root
+    problem: str = ""
+
+    def count(self, severity: Severity) -> int:
+        return dict(self.counts).get(severity, 0)
+
+    @property
+    def critical_high(self) -> int:
+        return self.count(Severity.CRITICAL) + self.count(Severity.HIGH)
+
+
+@dataclass(frozen=True, slots=True)
+class BaseCandidate:
+    """A candidate base image, measured, with what changes against the current base."""
+
+    measure: ImageMeasure
+    why: str  # "newer patch version", "smaller variant", "minimal alternative", ...
+    from_line: str  # the exact replacement FROM line, pinned by digest
+    changes: tuple[str, ...] = ()  # "-12 high", "-240 packages", "-700 MB", "no shell"
+    notes: tuple[str, ...] = ()  # compatibility: musl, no shell, a major version change
+
+
+@dataclass(frozen=True, slots=True)
+class BaseRecommendation:
+    """A better base image for the final stage, measured in this run (opt-in); informational,
+    it never changes the verdict. ``note`` says in one line why nothing was recommended."""
+
+    base: str  # the base image as the final stage names it, ARGs substituted
+    path: str = ""  # the Dockerfile
+    line: int = 0  # its FROM line
+    current: ImageMeasure | None = None
+    candidates: tuple[BaseCandidate, ...] = ()  # measured, best first
+    unmeasured: tuple[tuple[str, str], ...] = ()  # (reference, why it was not measured)
+    recommended: bool = False  # the first candidate measured better than the current base
+    note: str = ""
+    scanners: tuple[str, ...] = ()
+    duration_s: float = 0.0
+
+    @property
+    def best(self) -> BaseCandidate | None:
+        return self.candidates[0] if self.recommended and self.candidates else None
+
+
 @dataclass(frozen=True, slots=True)
 class Report:
     """Everything one run produced, handed to the formatters and the gate."""
@@ -645,6 +710,7 @@ class Report:
     signatures: tuple[SignatureCheck, ...] = ()  # each image the signature policy covered
     signatures_configured: bool = False  # the policy file asks for signature checks
     comparison: Comparison | None = None  # what this pull request changes, when compared
+    base_recommendation: BaseRecommendation | None = None  # recommend-base: a better base
     parts: tuple[Report, ...] = ()  # several images in one run: each image's own report
 
     def scanner_runs(self) -> tuple[ToolRun, ...]:

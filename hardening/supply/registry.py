@@ -197,6 +197,31 @@ class Registry:
             return Answer(error=failed, status=response.status_code)
         return Answer(digest, INDEX_TYPES[0], response.content, status=response.status_code)
 
+    def tags(self, ref: Reference, pages: int = 20) -> tuple[list[str], str]:
+        """Every tag of the repository (``/v2/<name>/tags/list``, following the ``Link``
+        header for up to ``pages`` pages); (what was listed, why not all) on a problem."""
+        found: list[str] = []
+        path = "tags/list?n=1000"
+        for _ in range(pages):
+            try:
+                response = self._request("GET", ref, path, accept="application/json")
+            except requests.RequestException as exc:
+                return found, f"registry {ref.registry} could not be reached ({type(exc).__name__})"
+            if response.status_code == 404:
+                return found, f"{ref.repository} was not found in {ref.registry}"
+            failed = _failure(ref, "tags", response.status_code)
+            if failed:
+                return found, failed
+            try:
+                found += [str(tag) for tag in response.json().get("tags") or []]
+            except (ValueError, AttributeError):
+                return found, f"{ref.registry} answered with a tag list that is not JSON"
+            following = response.links.get("next", {}).get("url", "")
+            if not following:
+                break
+            path = following.split(f"/v2/{ref.repository}/", 1)[-1]
+        return found, ""
+
     def resolve(self, ref: Reference) -> Answer:
         """The digest the tag points at now (the index digest for a multi-platform image)."""
         return self.manifest(ref, ref.tag)
