@@ -65,6 +65,7 @@ INPUT_DEFAULTS: dict[str, str] = {
     "fail-on-scope": "all",
     "outputs": "",
     "sbom": "cyclonedx",
+    "recommend-base": "false",
 }
 
 
@@ -201,6 +202,7 @@ def _given(inputs: Inputs) -> dict[str, object | None]:
         "fail-on-scope": parse_scope(inputs.get("fail-on-scope"))
         if inputs.given("fail-on-scope") is not None
         else None,
+        "recommend-base": inputs.flag("recommend-base") if inputs.given("recommend-base") else None,
     }
     return given
 

@@ -1,7 +1,7 @@
 """The `hardening` command. Only this module (and the action entrypoint) exits the process.
 
-Commands: scan, lint, probe, merge, rules. Exit codes: 0 passed, 1 gate failed on findings,
-2 usage or configuration error, 3 a tool or infrastructure failure.
+Commands: scan, lint, probe, merge, rules, recommend. Exit codes: 0 passed, 1 gate failed on
+findings, 2 usage or configuration error, 3 a tool or infrastructure failure.
 """
 
 from __future__ import annotations
@@ -158,6 +158,11 @@ def _add_scan_options(scan: argparse.ArgumentParser) -> None:
         "--no-signature-check", action="store_true",
         help="do not check the signatures the policy file asks for (docs/signatures.md)",
     )  # fmt: skip
+    scan.add_argument(
+        "--recommend-base", action="store_true", default=None,
+        help="also measure newer, smaller and minimal base images and recommend the best "
+        "(informational; docs/recommend.md)",
+    )  # fmt: skip
 
 
 def _add_other_commands(sub: Any) -> None:
@@ -205,6 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_gate_options(lint)
     _add_output_options(lint)
     _add_other_commands(sub)
+    from hardening.recommend_command import add_parser
+
+    add_parser(sub, _add_scanner_options)
     return parser
 
 
@@ -367,6 +375,12 @@ def cmd_merge(args: argparse.Namespace) -> int:
     return run_merge(args)
 
 
+def cmd_recommend(args: argparse.Namespace) -> int:
+    from hardening.recommend_command import run_recommend
+
+    return run_recommend(args, _scanner_fields(args)[0])
+
+
 def cmd_rules(args: argparse.Namespace) -> int:
     from hardening.pipeline import all_rule_docs
 
@@ -426,6 +440,7 @@ COMMANDS = {
     "probe": cmd_probe,
     "merge": cmd_merge,
     "rules": cmd_rules,
+    "recommend": cmd_recommend,
 }
 
 

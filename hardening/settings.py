@@ -34,6 +34,7 @@ DEFAULTS: dict[str, object] = {
     "fail-on-epss": None,  # an EPSS score from 0 to 1; None: off
     "kev-url": KEV_URL,
     "epss-url": EPSS_URL,
+    "recommend-base": False,  # measure a better base image (docs/recommend.md)
 }
 # Settings an environment variable may give (as an input would), for mirrors and tests.
 ENVIRONMENT = {"kev-url": "HARDENING_KEV_URL", "epss-url": "HARDENING_EPSS_URL"}
@@ -54,6 +55,7 @@ class Settings:
     fail_on_epss: float | None = None  # any finding with an EPSS score at or above this fails
     kev_url: str = KEV_URL  # where the KEV catalog is downloaded from ("none": not at all)
     epss_url: str = EPSS_URL  # where the EPSS scores are downloaded from ("none": not at all)
+    recommend_base: bool = False  # measure a better base image; never changes the verdict
     sources: tuple[tuple[str, str], ...] = ()  # name -> "input", the policy file or "default"
 
     def source(self, name: str) -> str:
@@ -74,6 +76,7 @@ class Settings:
         ]
         shown += [(n, v) for n, v in (("kev-url", self.kev_url), ("epss-url", self.epss_url))
                   if self.source(n) != "default"]  # fmt: skip
+        shown += [("recommend-base", "true")] if self.recommend_base else []
         out = [(name, f"{value} ({self.source(name)})") for name, value in shown]
         out += [
             (f"threshold.{kind.value}", f"{level.value if level else 'none'} (policy file)")
@@ -148,6 +151,7 @@ def resolve(
         fail_on_epss=epss_threshold(values["fail-on-epss"] or "none"),
         kev_url=str(values["kev-url"]),
         epss_url=str(values["epss-url"]),
+        recommend_base=values["recommend-base"] is True,
         sources=tuple(sources),
     )
 
@@ -172,5 +176,6 @@ def given_from_flags(flags: object) -> dict[str, object | None]:
             else None
         ),
         "fail-on-scope": parse_scope(getattr(flags, "fail_on_scope", None)),
+        "recommend-base": True if getattr(flags, "recommend_base", None) else None,
     }
     return given

@@ -34,6 +34,7 @@ from hardening.pipeline.finish import (
     gate_policy,
     settings_in_force,
 )
+from hardening.pipeline.recommend import recommend_stage
 from hardening.pipeline.recorder import Log, Recorder, StageInfo, stderr_log
 from hardening.request import ScanRequest
 
@@ -108,6 +109,8 @@ def _stages(ctx: ScanContext, head: bool = True) -> None:
         rec.run("policy", lambda info: stages.policy(ctx, info))
         if ctx.request.compare_with or ctx.request.config.baseline_sarif:
             rec.run("base comparison", lambda info: compare_stage(ctx, info, _base_stages))
+        if ctx.request.settings.recommend_base:  # opt-in; informational, never the verdict
+            rec.run("base recommendation", lambda info: recommend_stage(ctx, info))
 
 
 def _base_stages(base: ScanContext) -> None:

@@ -28,8 +28,8 @@ STAGE_ORDER = (
     "digest pins", "signatures", "runtime probes", "merge", "exploit data", "policy", "cancelled",
 )  # fmt: skip
 # Stages whose failure is reported but does not make the run incomplete: the SBOM is an
-# extra output, not a check.
-SOFT_STAGES = frozenset({"sbom"})
+# extra output, not a check; the base recommendation is informational.
+SOFT_STAGES = frozenset({"sbom", "base recommendation"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +132,7 @@ def build_report(ctx: ScanContext) -> tuple[Report, GateResult]:
         scanners=expected_scanners(request),
         exploit_data=ctx.extras.get("exploit-data"),
         comparison=ctx.comparison,
+        base_recommendation=ctx.extras.get("base-recommendation"),
         signatures=tuple(ctx.signature_checks),
         signatures_configured=bool(request.config.signatures) and request.verify_signatures,
     )

@@ -25,6 +25,7 @@ the line and the key, before anything runs.
     vex: [.vex/*.json]
     baseline: {sarif: baseline.sarif, new-only: true}
     signatures: [{images: docker.io/library/*, key: cosign.pub}]   # see docs/signatures.md
+    recommend-base: true           # measure a better base image; see docs/recommend.md
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from typing import Any
 
 from hardening.errors import UsageError
 from hardening.model import Kind, Severity
+from hardening.policy.recommend import RecommendPolicy, enabled, read_recommend
 from hardening.policy.signatures import SignaturePolicy, read_signatures
 from hardening.yamlsafe import YamlRefused, load_yaml_file
 
@@ -45,7 +47,7 @@ LEVELS = ("critical", "high", "medium", "low", "none")
 TOP_KEYS = (
     "fail-on-kev", "fail-on-epss", "kev-url", "epss-url",
     "fail-on", "fail-on-kinds", "fail-on-scope", "thresholds", "ignore-unfixed", "on-tool-failure", "rules",
-    "probes", "minimal-bases", "ignores", "vex", "baseline", "signatures",
+    "probes", "minimal-bases", "ignores", "vex", "baseline", "signatures", "recommend-base",
 )  # fmt: skip
 IGNORE_KEYS = ("id", "package", "version", "path", "file", "reason", "expires")
 PROBE_KEYS = ("enabled", "grace-period", "min-uid", "allowed-capabilities")
@@ -77,6 +79,7 @@ class Config:
     new_only: bool = False
     allowed_capabilities: frozenset[str] = frozenset()
     signatures: tuple[SignaturePolicy, ...] = ()  # which images must be signed, by whom
+    recommend: RecommendPolicy = field(default_factory=RecommendPolicy)  # recommend-base: options
 
 
 class _Reader:
@@ -178,7 +181,7 @@ def load_config(path: Path, required: bool) -> Config:
     if document is None:
         return Config(path=str(path))
     reader = _Reader(path)
-    values: dict[str, Any] = {}
+    values: dict[str, Any] = enabled(reader, document)  # recommend-base: on or off
     thresholds: list[tuple[Kind, Severity | None]] = []
     disabled: set[str] = set()
     overrides: list[tuple[str, Severity]] = []
@@ -224,7 +227,7 @@ def load_config(path: Path, required: bool) -> Config:
     return Config(
         path=str(path), values=values, thresholds=tuple(thresholds), disabled_rules=frozenset(disabled),
         severity_overrides=tuple(overrides), ignores=tuple(ignores), minimal_bases=minimal, vex=vex,
-        baseline_sarif=baseline, new_only=new_only, allowed_capabilities=caps, signatures=_signatures(reader, document),
+        baseline_sarif=baseline, new_only=new_only, allowed_capabilities=caps, signatures=_signatures(reader, document), recommend=read_recommend(reader, document),
     )  # fmt: skip
 
 

@@ -15,13 +15,16 @@ from collections.abc import Iterable
 from typing import Any
 
 from hardening.model import (
+    BASE_RECOMMENDATION_RULE,
     NOT_SCANNERS,
     SEVERITIES_DESCENDING,
     Finding,
+    ImageMeasure,
     Kind,
     PublishOutcome,
     Report,
     RunStatus,
+    Severity,
     sort_key,
 )
 from hardening.report.formats import OutputFormat, RenderInput
@@ -191,7 +194,7 @@ def pins_section(report: Report) -> list[str]:
         {
             (f.location.path, f.location.line, f.property("replacement"))
             for f in report.active()
-            if f.property("replacement")
+            if f.property("replacement") and f.rule_id != BASE_RECOMMENDATION_RULE
         }
     )
     if not pins:
@@ -215,6 +218,52 @@ def pins_section(report: Report) -> list[str]:
         "",
     ]
     return lines
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1e6:.0f} MB" if size >= 10_000_000 else f"{size / 1e6:.1f} MB"
+
+
+def _measure_cells(m: ImageMeasure) -> str:
+    eol = f" (end of life {m.eol}{', passed' if m.eol_passed else ''})" if m.eol else ""
+    packages = "unknown" if m.packages is None else str(m.packages)
+    tools = ["shell" if m.shells else "no shell", ", ".join(m.package_managers) or "no package manager"]
+    return (
+        f"{m.count(Severity.CRITICAL)} ({m.fixable_critical}) | {m.count(Severity.HIGH)} "
+        f"({m.fixable_high}) | {packages} | {_megabytes(m.size)} | {esc(m.os or 'unknown')}{eol} "
+        f"| {esc(', '.join([*tools, m.user or 'root']))}"
+    )
+
+
+def recommendation_section(report: Report) -> list[str]:
+    """The base-image recommendation: the current base and each candidate as measured in this
+    run, their deltas, compatibility notes and replacement FROM lines; or its one-line note."""
+    rec = report.base_recommendation
+    if rec is None:
+        return []
+    if rec.current is None or rec.current.problem:
+        return [f"_Base image recommendation: {esc(rec.note)}._", ""]
+    where = f" (`{rec.path}:{rec.line}`)".replace("|", "\\|") if rec.path else ""
+    lines = ["### A better base image, measured", "",
+             f"{esc(rec.base)}{where} and {len(rec.candidates)} candidate(s), pulled and scanned "
+             f"in this run with {esc(', '.join(rec.scanners))} ({rec.duration_s:.0f} s).", "",
+             "| image | critical (fixable) | high (fixable) | OS packages | size | OS | shell, package manager, user | against the current base | notes |",
+             "|---|---:|---:|---:|---:|---|---|---|---|",
+             f"| current: {esc(rec.base)} | {_measure_cells(rec.current)} | | |"]  # fmt: skip
+    for n, c in enumerate(rec.candidates, 1):
+        mark = "**recommended:** " if rec.best is c else f"{n}. "
+        lines.append(f"| {mark}{esc(c.measure.reference)} · {esc(c.why)} | {_measure_cells(c.measure)} "
+                     f"| {esc(', '.join(c.changes) or 'the same')} | {esc('; '.join(c.notes))} |")  # fmt: skip
+    froms = [f"# {'recommended: ' if rec.best is c else ''}{c.measure.reference} ({c.why})\n{c.from_line}"
+             for c in rec.candidates]  # fmt: skip
+    fence = "````" if any("```" in text for text in froms) else "```"
+    if froms:
+        lines += ["", "The replacement FROM lines, pinned by digest:", "", f"{fence}dockerfile", *froms, fence]
+    if rec.note:
+        lines += ["", f"{esc(rec.note[:1].upper() + rec.note[1:])}."]
+    if rec.unmeasured:
+        lines += ["", "Not measured: " + "; ".join(f"{esc(ref)} ({esc(why)})" for ref, why in rec.unmeasured) + "."]
+    return [*lines, ""]
 
 
 def run_section(report: Report) -> list[str]:
@@ -316,6 +365,7 @@ def render_report(report: Report, *, limit: int = SUMMARY_LIMIT, marker: str = "
     head += fixed_section(report)
     head += runtime_section(report)
     head += pins_section(report)
+    head += recommendation_section(report)
     head += (
         ["<details><summary>Run details</summary>", ""]
         + run_section(report)

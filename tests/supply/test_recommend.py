@@ -33,6 +33,7 @@ from hardening.supply.candidates import load_alternatives
 from hardening.supply.recommend import Options, Target, recommend, target_from_dockerfile
 from hardening.targets.dockerfile import parse_dockerfile
 from tests.support import trivy_db
+from tests.support.cli import run_cli
 from tests.support.engine import build_image, busybox_binary, legacy_docker_cli
 from tests.support.registry import serve_registry
 from tests.support.trivy_db import HIGH, OsAdvisory, VulnDetail
@@ -395,3 +396,75 @@ def test_a_registry_that_needs_a_token(world: World, tmp_path: Path, busybox_ima
     assert any(s.startswith("GET /v2/team/tool/tags/list") for s in TokenProxy.seen)
     assert any("/blobs/" in s for s in TokenProxy.seen)  # the engine pulled through it too
 
+
+def _policy(world: World, folder: Path, extra: str = "") -> Path:
+    path = folder / ".hardening.yml"
+    path.write_text(
+        f"recommend-base:\n  mirrors:\n    gcr.io: {world.registry}\n    cgr.dev: {world.registry}\n"
+        + extra
+    )
+    return path
+
+
+def test_the_scan_stage_reports_it_and_leaves_the_verdict(world: World, tmp_path: Path) -> None:
+    """`hardening scan --recommend-base`: the table in the summary, a note-level SARIF result
+    with the fix on the FROM line, and the gate deciding on the other findings alone."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "Dockerfile").write_text(
+        f"FROM {world.registry}/library/debian:12.1 AS app\nRUN true\nUSER 10001\n"
+    )
+    _policy(world, project)
+    sarif_path, summary = tmp_path / "out.sarif", tmp_path / "out.md"
+    done = run_cli(
+        "scan", str(project), "--workspace", str(project), "--scanners", "trivy",
+        "--trivy-db-repository", world.db_repository, "--db-cache-dir", str(tmp_path / "cache"),
+        "--no-probes", "--sbom", "none", "--fail-on", "critical", "--recommend-base",
+        "--sarif", str(sarif_path), "--summary", str(summary),
+        env={"HARDENING_KEV_URL": "none", "HARDENING_EPSS_URL": "none"},
+    )  # fmt: skip
+    assert done.code == 1, done.output
+    run = json.loads(sarif_path.read_text())["runs"][0]
+    results, rules = run["results"], run["tool"]["driver"]["rules"]
+    (advice,) = [r for r in results if r["ruleId"] == "DH-B601"]
+    slim = f"{world.registry}/library/debian:12.2-slim"
+    line = f"FROM {slim}@{world.digests[slim]} AS app"
+    assert (
+        advice["level"] == "note"
+        and advice["locations"][0]["physicalLocation"]["region"]["startLine"] == 1
+    )
+    assert (
+        advice["fixes"][0]["artifactChanges"][0]["replacements"][0]["insertedContent"]["text"]
+        == line + "\n"
+    )
+    severity = [
+        float(rules[r["ruleIndex"]]["properties"].get("security-severity", 0)) for r in results
+    ]
+    critical = [r for r, score in zip(results, severity, strict=True) if score >= 9.0]
+    assert len(critical) == 3  # apt and libapt-pkg6.0, zlib: the recommendation is not counted
+    assert f"failed: {len(critical)} finding(s) at or above critical" in done.stdout
+    text = summary.read_text()
+    assert "### A better base image, measured" in text and line in text
+    assert "| base recommendation | ok |" in text
+
+
+def test_the_recommend_command(world: World, tmp_path: Path) -> None:
+    policy = _policy(world, tmp_path)
+    common = ("--scanners", "trivy", "--trivy-db-repository", world.db_repository,
+              "--db-cache-dir", str(tmp_path / "cache"), "--config", str(policy))  # fmt: skip
+    done = run_cli("recommend", f"{world.registry}/library/debian:12.1", "--json", *common)
+    assert done.code == 0, done.output
+    data = json.loads(done.stdout)
+    slim = f"{world.registry}/library/debian:12.2-slim"
+    assert data["recommended"] == f"FROM {slim}@{world.digests[slim]}"
+    assert data["candidates"][0]["reference"] == slim and data["current"]["packages"] > 80
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(f"ARG TAG=12.1\nFROM {world.registry}/library/debian:${{TAG}}\n")
+    done = run_cli(
+        "recommend", str(dockerfile), "--max-candidates", "1", "--workspace", str(tmp_path), *common
+    )
+    assert done.code == 0, done.output
+    assert f"base image {world.registry}/library/debian:12.1 (Dockerfile:2)" in done.stdout
+    assert f"recommended: FROM {world.registry}/library/debian:12.2@" in done.stdout
+    missing = run_cli("recommend", str(tmp_path / "nope"), "--target", "x")
+    assert missing.code == 2 and "--target and --build-arg need a Dockerfile" in missing.stderr
