@@ -34,6 +34,7 @@ from hardening.pipeline.finish import (
     gate_policy,
     settings_in_force,
 )
+from hardening.pipeline.image import hand_over
 from hardening.pipeline.recommend import recommend_stage
 from hardening.pipeline.recorder import Log, Recorder, StageInfo, stderr_log
 from hardening.request import ScanRequest
@@ -128,7 +129,11 @@ def _checks_then_pins(ctx: ScanContext) -> None:
 
 def _one(ctx: ScanContext, name: str, function: str) -> None:
     body: Callable[[ScanContext, StageInfo], None] = getattr(stages, function)
-    ctx.rec.run(name, lambda info: body(ctx, info))
+    try:
+        ctx.rec.run(name, lambda info: body(ctx, info))
+    finally:
+        if function == "scanners":  # the SBOM waits for their package list, whatever happened
+            hand_over(ctx.package_list, None)
 
 
 def _side_by_side(ctx: ScanContext) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,7 @@ from hardening.request import ScanRequest
 from hardening.targets.dockerfile import DockerfileModel, parse_dockerfile
 
 if TYPE_CHECKING:
+    from hardening.adapters.image_source import ImageSource
     from hardening.model import SignatureCheck
 
 RUN_LABEL = "docker-hardening.run"
@@ -35,7 +37,10 @@ class ScanContext:
     client: Any = None
     built_tag: str = ""
     image: ImageInfo | None = None
-    archive: Path | None = None
+    archive: Path | None = None  # the docker-archive, once one was made or given
+    source: ImageSource | None = None  # the image for the scanners and the checks
+    # Trivy's report of every package it catalogued, handed from the scanners to the SBOM.
+    package_list: Future[Path | None] = field(default_factory=Future)
     dockerfile: DockerfileModel | None = None
     dockerfile_text: str = ""
     scanner_findings: list[Finding] = field(default_factory=list)

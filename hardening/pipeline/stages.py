@@ -49,7 +49,10 @@ def export(ctx: ScanContext, info: StageInfo) -> None:
 
     request = ctx.request
     if request.image_archive:
+        from hardening.adapters.image_source import ImageSource
+
         ctx.archive = request.image_archive
+        ctx.source = ImageSource(archive=ctx.archive)
         ctx.image = docker_engine.image_info(ctx.built_tag or request.image, ctx.archive, None)
         if ctx.client is not None and request.probes:
             loaded = docker_engine.load_archive(ctx.client, ctx.archive)
@@ -60,11 +63,9 @@ def export(ctx: ScanContext, info: StageInfo) -> None:
     if ctx.client is None or not reference or ctx.rec.failed("build"):
         info.skip("no image: " + ("the build failed" if ctx.rec.failed("build") else "no engine"))
         return
-    archive = docker_engine.export_image(ctx.client, reference, ctx.workdir / "image.tar")
-    ctx.archive = archive
-    image = docker_engine.image_info(reference, archive, ctx.client, built=bool(ctx.built_tag))
-    ctx.image = replace(image, reference=image.image_id or reference) if ctx.built_tag else image
-    info.detail = f"{archive.stat().st_size // 1024} KiB archive"
+    from hardening.pipeline.image import open_image
+
+    info.detail = open_image(ctx, reference)  # an archive only on demand (pipeline/image.py)
 
 
 def _no_image(ctx: ScanContext) -> str:
@@ -72,14 +73,18 @@ def _no_image(ctx: ScanContext) -> str:
 
 
 def scanners(ctx: ScanContext, info: StageInfo) -> None:
-    if ctx.archive is None:
+    if ctx.source is None:
         info.skip(f"not run: {_no_image(ctx)}")
         for name in ctx.request.scanners:
             ctx.rec.tool(ToolRun(name, RunStatus.SKIPPED, reason=f"not run: {_no_image(ctx)}"))
         return
+    from functools import partial
+
+    from hardening.pipeline.image import hand_over
     from hardening.scanners.runner import run_scanners
 
-    for scanned in run_scanners(ctx.request, ctx.archive, ctx.workdir):
+    listed = partial(hand_over, ctx.package_list)  # the SBOM need not wait for every scanner
+    for scanned in run_scanners(ctx.request, ctx.source, ctx.workdir, listed):
         ctx.rec.tool(scanned.run)
         ctx.scanner_findings.extend(scanned.findings)
         for note in scanned.notifications:
@@ -91,17 +96,17 @@ def sbom(ctx: ScanContext, info: StageInfo) -> None:
     if request.sbom_format == "none":
         info.skip("SBOM is off")
         return
-    if ctx.archive is None:
+    if ctx.source is None:
         info.skip(f"not made: {_no_image(ctx)}")
         return
-    from hardening.supply.sbom import generate_sbom
+    from hardening.pipeline.image import make_sbom
 
     suffix = ".cdx.json" if request.sbom_format == "cyclonedx" else ".spdx.json"
     target = request.sbom_path or request.sarif_path.with_name(
         request.sarif_path.name.removesuffix(".sarif") + suffix
     )
     target.parent.mkdir(parents=True, exist_ok=True)
-    made = generate_sbom(ctx.archive, target, request.sbom_format)
+    made = make_sbom(ctx, target)  # from the scan's own package list where there is one
     ctx.extras["sbom"] = made.to_json()
     if made.error:
         info.status, info.detail = RunStatus.FAILED, made.error
@@ -117,10 +122,10 @@ def checks(ctx: ScanContext, info: StageInfo) -> None:
     request = ctx.request
     facts, unreadable = None, ""
     if ctx.image is not None:
-        from hardening.targets.image import read_image_facts
+        from hardening.pipeline.image import image_facts
 
         try:
-            facts = read_image_facts(ctx.image, ctx.archive)
+            facts = image_facts(ctx)  # each layer's facts from the cache, or read once
         except Exception as exc:  # the Dockerfile and compose checks still run
             unreadable = f"the image's layers could not be read ({type(exc).__name__}: {exc})"
     outcome = lint(

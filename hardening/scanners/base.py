@@ -18,18 +18,31 @@ from hardening.model import Finding
 from hardening.scanners.common import ParsedReport
 
 if TYPE_CHECKING:
+    from hardening.adapters.image_source import ImageSource
     from hardening.request import ScanRequest
 
 
 @dataclass(frozen=True, slots=True)
 class ScanJob:
-    """One scanner's run on the one exported archive."""
+    """One scanner's run on the run's image: in the engine (``source.engine_id``) and, on
+    demand, as the run's one docker-archive (``archive``)."""
 
     request: ScanRequest
     executable: str
-    archive: Path
+    source: ImageSource
     workdir: Path  # the scanner's own folder inside the run's temporary folder
     cache: Path  # its database cache
+
+    @property
+    def archive(self) -> Path:
+        """The run's docker-archive, exported on first demand (once for every consumer)."""
+        return self.source.archive()
+
+    @property
+    def reads_archive(self) -> bool:
+        """Read the archive rather than the engine: there is no engine image, or the archive
+        is made anyway, so reading the engine would export the image a second time."""
+        return not self.source.engine_id or self.source.archive_wanted
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +51,9 @@ class ScanOutput:
     problem: str = ""  # why the run failed or is incomplete; "" when it succeeded
     warnings: tuple[str, ...] = ()
     version: str = ""  # as the report says, when the version probe said nothing
+    # A report of every package the scanner catalogued (Trivy's --list-all-pkgs JSON), from
+    # which the SBOM is made without cataloguing the image a second time.
+    package_list: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)

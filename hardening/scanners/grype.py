@@ -261,9 +261,9 @@ ATTEMPTS = 3
 MAX_WAIT_S = 10.0
 
 
-def command(executable: str, archive: Path, output: Path, extra: list[str]) -> list[str]:
+def command(executable: str, source: str, output: Path, extra: list[str]) -> list[str]:
     return [
-        executable, f"docker-archive:{archive}",
+        executable, source,
         "-o", "json",
         "--file", str(output),
         "--quiet",
@@ -307,7 +307,11 @@ def _attempts(job: ScanJob, cmd: list[str], env: dict[str, str]) -> tuple[str, l
 def scan(job: ScanJob) -> ScanOutput:
     output = job.workdir / "grype.json"
     extra = [a for name, args in job.request.scanner_extra_args if name == TOOL for a in args]
-    cmd = command(job.executable, job.archive, output, extra)
+    # The run's archive when it is made anyway, else the engine (Grype exports it itself).
+    source = (
+        f"docker-archive:{job.archive}" if job.reads_archive else f"docker:{job.source.engine_id}"
+    )
+    cmd = command(job.executable, source, output, extra)
     env = dict(os.environ, GRYPE_DB_CACHE_DIR=str(job.cache), GRYPE_CHECK_FOR_APP_UPDATE="false")
     problem, warnings = _attempts(job, cmd, env)
     if problem:

@@ -1,4 +1,5 @@
-"""Run the requested scanners side by side on the one exported image archive.
+"""Run the requested scanners side by side on the run's image (the engine's, or the one
+docker-archive the run makes on demand: see ``adapters/image_source``).
 
 Each scanner runs in its own process, concurrently, with its own timeout and its own cache
 folder, asked for its native JSON. Whatever goes wrong with one (missing, timed out, no
@@ -12,14 +13,17 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hardening.adapters.image_source import ImageSource
+from hardening.errors import HardeningError
 from hardening.model import Finding, Notification, RunStatus, ToolRun
 from hardening.request import ScanRequest
 from hardening.scanners import registry
-from hardening.scanners.base import ScanJob, Scanner
+from hardening.scanners.base import ScanJob, Scanner, ScanOutput
 from hardening.supply.sbom import find_tool
 
 
@@ -28,6 +32,7 @@ class ScannerOutcome:
     run: ToolRun
     findings: tuple[Finding, ...] = ()
     notifications: tuple[Notification, ...] = field(default_factory=tuple)
+    package_list: Path | None = None  # every package it catalogued (for the SBOM)
 
 
 def _version(executable: str, scanner: Scanner) -> str:
@@ -79,7 +84,11 @@ def _folders(name: str, request: ScanRequest, workdir: Path) -> tuple[Path, Path
 
 
 def _scan_one(
-    scanner: Scanner, request: ScanRequest, archive: Path, workdir: Path
+    scanner: Scanner,
+    request: ScanRequest,
+    source: ImageSource,
+    workdir: Path,
+    on_package_list: Callable[[Path], None] | None = None,
 ) -> ScannerOutcome:
     executable = find_tool(scanner.executable)
     if not executable:
@@ -87,7 +96,12 @@ def _scan_one(
     version = _version(executable, scanner)
     cache, own = _folders(scanner.name, request, workdir)
     started = time.monotonic()
-    output = scanner.scan(ScanJob(request, executable, archive, own, cache))
+    try:
+        output = scanner.scan(ScanJob(request, executable, source, own, cache))
+    except HardeningError as exc:  # the image could not be exported for it
+        output = ScanOutput(problem=exc.one_line())
+    if output.package_list is not None and on_package_list is not None:
+        on_package_list(output.package_list)
     notes = [Notification("warning", "scanners", w) for w in output.warnings]
     if output.problem:
         notes.append(Notification("error", "scanners", f"{scanner.name} failed: {output.problem}"))
@@ -98,15 +112,25 @@ def _scan_one(
         reason=output.problem,
         duration_s=time.monotonic() - started,
     )
-    return ScannerOutcome(run, output.findings, tuple(notes))
+    return ScannerOutcome(run, output.findings, tuple(notes), output.package_list)
 
 
-def run_scanners(request: ScanRequest, archive: Path, workdir: Path) -> list[ScannerOutcome]:
-    """Every requested scanner at once on the same archive; results in the order asked for."""
+def run_scanners(
+    request: ScanRequest,
+    image: Path | ImageSource,
+    workdir: Path,
+    on_package_list: Callable[[Path], None] | None = None,
+) -> list[ScannerOutcome]:
+    """Every requested scanner at once on the same image (an archive, or the run's image
+    source); results in the order asked for. ``on_package_list`` gets a scanner's report of
+    every package as soon as that scanner is done."""
+    source = ImageSource(archive=image) if isinstance(image, Path) else image
     known = registry.scanners()
     chosen = [known[name] for name in request.scanners if name in known]
     if not chosen:
         return []
     with ThreadPoolExecutor(max_workers=len(chosen), thread_name_prefix="scanner") as pool:
-        futures = [pool.submit(_scan_one, s, request, archive, workdir) for s in chosen]
+        futures = [
+            pool.submit(_scan_one, s, request, source, workdir, on_package_list) for s in chosen
+        ]
         return [future.result() for future in futures]

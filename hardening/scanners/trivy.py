@@ -276,9 +276,13 @@ def settings(request: ScanRequest) -> TrivySettings:
 
 
 def scan(job: ScanJob) -> ScanOutput:
-    from hardening.scanners.trivy_exec import run_trivy
+    from hardening.scanners.trivy_exec import image_flags, run_trivy
 
-    outcome = run_trivy(job.executable, settings(job.request), job.archive, job.workdir, job.cache)
+    # From the engine when the run makes no archive (every layer was seen before: Trivy's
+    # layer cache spares them all from being exported); else the run's one archive.
+    archive = job.archive if job.reads_archive else None
+    target = image_flags(archive, "" if archive else job.source.engine_id)
+    outcome = run_trivy(job.executable, settings(job.request), target, job.workdir, job.cache)
     findings: list[Finding] = []
     version = ""
     problems = [outcome.vuln_error] if outcome.vuln_error else []
@@ -291,7 +295,10 @@ def scan(job: ScanJob) -> ScanOutput:
         version = version or parsed.version
     if outcome.error:
         problems = [outcome.error]
-    return ScanOutput(tuple(findings), "; ".join(problems), tuple(outcome.warnings), version)
+    listed = next((p for p in outcome.reports if "vuln" in p.name and not problems), None)
+    return ScanOutput(
+        tuple(findings), "; ".join(problems), tuple(outcome.warnings), version, listed
+    )
 
 
 SCANNER = Scanner(

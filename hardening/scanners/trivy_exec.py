@@ -23,13 +23,15 @@ What this module guards against, each seen with trivy 0.76:
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import fcntl
 import json
 import os
 import re
 import subprocess
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -127,9 +129,17 @@ def common_flags(cache: Path, config: Path, ignore: Path) -> list[str]:
     ]  # fmt: skip
 
 
-def scan_flags(archive: Path, output: Path, scanners: str) -> list[str]:
+def image_flags(archive: Path | None, engine_id: str = "") -> list[str]:
+    """Where Trivy reads the image: from the engine (by id: its layer cache then spares every
+    layer it analysed before from being exported), else from a docker-archive."""
+    if engine_id:
+        return ["--image-src", "docker", engine_id]
+    return ["--input", str(archive)]
+
+
+def scan_flags(target: Sequence[str], output: Path, scanners: str) -> list[str]:
     return [
-        "--input", str(archive),
+        *target,
         "--format", "json",
         "--output", str(output),
         "--scanners", scanners,
@@ -298,15 +308,40 @@ def cached_db(cache: Path, max_age_s: float) -> tuple[bool, str]:
     return True, f"the cached database from {describe_age(age)} ago"
 
 
+@contextlib.contextmanager
+def cache_lock(cache: Path) -> Iterator[None]:
+    """One Trivy at a time per cache folder: Trivy locks its layer cache and gives up after a
+    few seconds, so runs that share a persisted cache take turns instead of failing."""
+    with (cache / ".docker-hardening.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def run_trivy(
     executable: str,
     settings: TrivySettings,
-    archive: Path,
+    target: Sequence[str],
     workdir: Path,
     cache: Path,
     run: Runner = run_process,
 ) -> TrivyOutcome:
-    """The database step, then one scan (vulnerabilities and secrets), or secrets alone."""
+    """The database step, then one scan (vulnerabilities and secrets, listing every package
+    for the SBOM), or secrets alone; one Trivy at a time on ``cache``."""
+    with cache_lock(cache):
+        return _run_trivy(executable, settings, target, workdir, cache, run)
+
+
+def _run_trivy(
+    executable: str,
+    settings: TrivySettings,
+    target: Sequence[str],
+    workdir: Path,
+    cache: Path,
+    run: Runner,
+) -> TrivyOutcome:
     outcome = TrivyOutcome()
     env = clean_env(os.environ, cache)
     config, ignore = neutral_files(workdir)
@@ -327,7 +362,7 @@ def run_trivy(
                 f"could not fetch its vulnerability database ({detail}); {sentence}"
             )
     scanners = "vuln,secret" if not outcome.vuln_error else "secret"
-    first = _scan(executable, settings, archive, workdir, base, env, scanners, run)
+    first = _scan(executable, settings, target, workdir, base, env, scanners, run)
     if isinstance(first, Path):
         outcome.reports.append(first)
         return outcome
@@ -337,7 +372,7 @@ def run_trivy(
     # The full scan failed (a Java DB that could not be had, a crash): keep the secrets.
     hint = " (its Java database could not be fetched)" if JAVA_DB.search(first) else ""
     outcome.vuln_error = f"the vulnerability scan failed{hint}: {first}"
-    second = _scan(executable, settings, archive, workdir, base, env, "secret", run)
+    second = _scan(executable, settings, target, workdir, base, env, "secret", run)
     if isinstance(second, Path):
         outcome.reports.append(second)
     else:
@@ -348,7 +383,7 @@ def run_trivy(
 def _scan(
     executable: str,
     settings: TrivySettings,
-    archive: Path,
+    target: Sequence[str],
     workdir: Path,
     base: list[str],
     env: dict[str, str],
@@ -358,9 +393,10 @@ def _scan(
     """One scan; the report's path, or why there is none."""
     output = workdir / f"trivy-{scanners.replace(',', '-')}.json"
     output.unlink(missing_ok=True)
-    cmd = [executable, "image", *scan_flags(archive, output, scanners), *base]
+    cmd = [executable, "image", *scan_flags(target, output, scanners), *base]
     if "vuln" in scanners:
         cmd += ["--skip-db-update", "--java-db-repository", ",".join(settings.java_db_repositories)]
+        cmd += ["--list-all-pkgs"]  # every package, for the SBOM (trivy convert)
     cmd += list(settings.extra_args)
     try:
         code, stderr = run(cmd, env, settings.scan_timeout_s, workdir)

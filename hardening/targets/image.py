@@ -1,8 +1,10 @@
 """What the built image itself says: its config, its history, and the files in its layers.
 
-The layers are read from the docker-archive the scanners read (no second export), in order,
-honouring whiteouts, so a file deleted in a later layer is gone from the final filesystem but
-still counted as "in the history" (it can be pulled from the earlier layer).
+Each layer is read once into a :class:`LayerRecord` (what it adds and removes), kept by its diff
+id in the persisted cache, so a layer seen before is never read (nor exported) again. The
+records are combined in order, honouring whiteouts, so a file deleted in a later layer is gone
+from the final filesystem but still counted as "in the history" (it can be pulled from the
+earlier layer).
 """
 
 from __future__ import annotations
@@ -138,48 +140,115 @@ def _manifest_layers(tar: tarfile.TarFile) -> list[tuple[str, str]]:
     return [(path, diff_ids[i] if i < len(diff_ids) else path) for i, path in enumerate(layers)]
 
 
-def _read_layers(archive: Path) -> dict[str, Any]:
-    present: dict[str, tuple[tarfile.TarInfo, str]] = {}
-    secrets_seen: dict[str, FileFact] = {}
-    os_release: bytes = b""
+# One layer's facts, read once and kept by its diff id (the persisted cache): what it adds and
+# removes in its tar's order, so that combining the layers gives what reading them all gives.
+FACTS_VERSION = 1
+CAPABILITY = "SCHILY.xattr.security.capability"
+
+
+@dataclass(frozen=True, slots=True)
+class LayerRecord:
+    """Each op is (what, path, mode): what is "f" (file), "d" (folder) or "o" (anything else),
+    then "c" when it carries file capabilities and "s" when it is a secret file; or "O" (an
+    opaque whiteout of the folder ``path``) or "W" (a whiteout of ``path``)."""
+
+    diff_id: str
+    ops: tuple[tuple[str, str, int], ...]
+    os_release: str | None = None  # the layer's os-release text, when it has one
+
+    def to_json(self) -> dict[str, Any]:
+        return {"version": FACTS_VERSION, "diff_id": self.diff_id,
+                "ops": [list(op) for op in self.ops], "os_release": self.os_release}  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: Any) -> LayerRecord | None:
+        """None when it is not a record of this version (then the layer is read again)."""
+        if not isinstance(data, dict) or data.get("version") != FACTS_VERSION:
+            return None
+        ops, os_release = data.get("ops"), data.get("os_release")
+        if not isinstance(ops, list) or not isinstance(os_release, str | None):
+            return None
+        if not all(isinstance(o, list) and len(o) == 3 for o in ops):
+            return None
+        typed = tuple((str(what), str(path), int(mode)) for what, path, mode in ops)
+        return cls(str(data.get("diff_id", "")), typed, os_release)
+
+
+def _op(info: tarfile.TarInfo, path: str, layer: tarfile.TarFile) -> tuple[str, str, int]:
+    what = "f" if info.isfile() else "d" if info.isdir() else "o"
+    if CAPABILITY in info.pax_headers:
+        what += "c"
+    if info.isfile() and _secret_candidate(path):
+        is_secret = True
+        if path.endswith(PRIVATE_KEY_SUFFIXES) and info.size < 64 * 1024:
+            content = layer.extractfile(info)
+            is_secret = bool(content and PRIVATE_KEY_MARK.search(content.read()))
+        if is_secret:
+            what += "s"
+    return what, path, info.mode
+
+
+def read_layer(layer: tarfile.TarFile, diff_id: str) -> LayerRecord:
+    ops: list[tuple[str, str, int]] = []
+    os_release: str | None = None
+    for info in layer:
+        name = info.name
+        path = posixpath.normpath(name.lstrip("./")) if name not in (".", "./") else ""
+        if not path or path == ".":
+            continue
+        folder, base = posixpath.split(path)
+        if base == ".wh..wh..opq":
+            ops.append(("O", folder, 0))
+        elif base.startswith(".wh."):
+            ops.append(("W", posixpath.join(folder, base[4:]), 0))
+        else:
+            ops.append(_op(info, path, layer))
+            if path in ("etc/os-release", "usr/lib/os-release") and info.isfile():
+                content = layer.extractfile(info)
+                if content is not None:
+                    os_release = content.read(8192).decode(errors="replace")
+    return LayerRecord(diff_id, tuple(ops), os_release)
+
+
+def read_layer_records(archive: Path, wanted: set[str] | None = None) -> list[LayerRecord]:
+    """The records of the archive's layers (only the ``wanted`` diff ids, when given), in order."""
+    records = []
     with tarfile.open(archive) as outer:
         for member_path, diff_id in _manifest_layers(outer):
+            if wanted is not None and diff_id not in wanted:
+                continue
             handle = outer.extractfile(member_path)
             if handle is None:
                 continue
             with tarfile.open(fileobj=handle, mode="r:*") as layer:
-                for info in layer:
-                    path = (
-                        posixpath.normpath(info.name.lstrip("./"))
-                        if info.name not in (".", "./")
-                        else ""
-                    )
-                    if not path or path == ".":
-                        continue
-                    folder, base = posixpath.split(path)
-                    if base == ".wh..wh..opq":
-                        prefix = folder + "/"
-                        for key in [k for k in present if k.startswith(prefix)]:
-                            del present[key]
-                        continue
-                    if base.startswith(".wh."):
-                        gone = posixpath.join(folder, base[4:])
-                        present.pop(gone, None)
-                        for key in [k for k in present if k.startswith(gone + "/")]:
-                            del present[key]
-                        continue
-                    present[path] = (info, diff_id)
-                    if info.isfile() and _secret_candidate(path):
-                        is_secret = True
-                        if path.endswith(PRIVATE_KEY_SUFFIXES) and info.size < 64 * 1024:
-                            content = layer.extractfile(info)
-                            is_secret = bool(content and PRIVATE_KEY_MARK.search(content.read()))
-                        if is_secret:
-                            secrets_seen[path] = FileFact("/" + path, diff_id, info.mode)
-                    if path in ("etc/os-release", "usr/lib/os-release") and info.isfile():
-                        content = layer.extractfile(info)
-                        if content is not None:
-                            os_release = content.read(8192)
+                records.append(read_layer(layer, diff_id))
+    return records
+
+
+def _remove(present: dict[str, tuple[str, int, str]], prefix: str) -> None:
+    for key in [k for k in present if k.startswith(prefix)]:
+        del present[key]
+
+
+def combine_layers(records: list[LayerRecord]) -> dict[str, Any]:
+    """The image's files as the layers leave them, in order, honouring whiteouts."""
+    present: dict[str, tuple[str, int, str]] = {}  # path -> (what, mode, diff id)
+    secrets_seen: dict[str, FileFact] = {}
+    os_release = ""
+    for record in records:
+        diff_id = record.diff_id
+        for what, path, mode in record.ops:
+            if what == "O":
+                _remove(present, path + "/")
+            elif what == "W":
+                present.pop(path, None)
+                _remove(present, path + "/")
+            else:
+                present[path] = (what, mode, diff_id)
+                if "s" in what:
+                    secrets_seen[path] = FileFact("/" + path, diff_id, mode)
+        if record.os_release is not None:
+            os_release = record.os_release
     return {"present": present, "secrets": secrets_seen, "os_release": os_release}
 
 
@@ -190,9 +259,9 @@ def _secret_candidate(path: str) -> bool:
     return path.endswith(PRIVATE_KEY_SUFFIXES) and not path.startswith(PUBLIC_KEY_FOLDERS)
 
 
-def _parse_os_release(data: bytes) -> OsRelease | None:
+def _parse_os_release(data: str) -> OsRelease | None:
     values: dict[str, str] = {}
-    for line in data.decode(errors="replace").splitlines():
+    for line in data.splitlines():
         key, sep, value = line.partition("=")
         if sep:
             values[key.strip()] = value.strip().strip('"')
@@ -201,7 +270,8 @@ def _parse_os_release(data: bytes) -> OsRelease | None:
     return OsRelease(values["ID"], values.get("VERSION_ID", ""), values.get("PRETTY_NAME", ""))
 
 
-def read_image_facts(image: ImageInfo, archive: Path | None) -> ImageFacts:
+def config_facts(image: ImageInfo) -> ImageFacts:
+    """What the image's config and history say, without its layers."""
     config = dict(image.config or {})
     env = []
     for item in config.get("Env") or []:
@@ -211,7 +281,7 @@ def read_image_facts(image: ImageInfo, archive: Path | None) -> ImageFacts:
     healthcheck = tuple(health.get("Test") or ()) if isinstance(health, dict) else None
     if healthcheck and healthcheck[0] == "NONE":
         healthcheck = None
-    facts = ImageFacts(
+    return ImageFacts(
         reference=image.reference,
         user=str(config.get("User") or ""),
         env=tuple(env),
@@ -222,18 +292,27 @@ def read_image_facts(image: ImageInfo, archive: Path | None) -> ImageFacts:
         labels=tuple(sorted((config.get("Labels") or {}).items())),
         history=tuple(dict(h) for h in image.history),
     )
+
+
+def read_image_facts(image: ImageInfo, archive: Path | None) -> ImageFacts:
     if archive is None or not archive.is_file():
-        return facts
-    layers = _read_layers(archive)
-    present: dict[str, tuple[tarfile.TarInfo, str]] = layers["present"]
+        return config_facts(image)
+    return facts_from_layers(image, read_layer_records(archive))
+
+
+def facts_from_layers(image: ImageInfo, records: list[LayerRecord]) -> ImageFacts:
+    """The config's facts and the layers' (the records of every layer, in the image's order)."""
+    facts = config_facts(image)
+    layers = combine_layers(records)
+    present: dict[str, tuple[str, int, str]] = layers["present"]
     setuid, caps, writable = [], [], []
-    for path, (info, diff_id) in present.items():
-        if info.isfile() and info.mode & 0o6000:
-            setuid.append(FileFact("/" + path, diff_id, info.mode))
-        if "SCHILY.xattr.security.capability" in info.pax_headers:
-            caps.append(FileFact("/" + path, diff_id, info.mode))
-        if info.isdir() and info.mode & 0o002 and not info.mode & 0o1000:
-            writable.append(FileFact("/" + path, diff_id, info.mode))
+    for path, (what, mode, diff_id) in present.items():
+        if what[0] == "f" and mode & 0o6000:
+            setuid.append(FileFact("/" + path, diff_id, mode))
+        if "c" in what:
+            caps.append(FileFact("/" + path, diff_id, mode))
+        if what[0] == "d" and mode & 0o002 and not mode & 0o1000:
+            writable.append(FileFact("/" + path, diff_id, mode))
     secrets = [
         fact
         if fact.path.lstrip("/") in present
