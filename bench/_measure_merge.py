@@ -15,7 +15,8 @@ from pathlib import Path
 def main() -> None:
     trivy, grype, out = map(Path, sys.argv[1:4])
     from hardening.model import Report
-    from hardening.report.sarif import write_sarif
+    from hardening.report import sarif
+    from hardening.report.formats import RenderInput
     from hardening.scanners.load import load_report
     from hardening.scanners.merge import merge_findings
 
@@ -23,7 +24,8 @@ def main() -> None:
     findings = load_report(trivy).findings + load_report(grype).findings
     merged = merge_findings(findings)
     parsed = time.perf_counter()
-    write_sarif(Report(findings=tuple(merged), category="bench/"), out, {})
+    report = Report(findings=tuple(merged), category="bench/")
+    out.write_bytes(sarif.render(RenderInput(report)))
     done = time.perf_counter()
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"parse_merge": parsed - started, "sarif": done - parsed, "total": done - started,

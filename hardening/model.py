@@ -8,6 +8,7 @@ Nothing in this module does I/O.
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -220,6 +221,7 @@ class Cvss:
     score: float | None = None
 
 
+@functools.cache  # a handful of names, asked for once per CVSS entry of every finding
 def normalize_source(source: str) -> str:
     """One name per data source, as both tools spell it (nvd@nist.gov, github, ghsa)."""
     key = source.strip().lower()

@@ -15,8 +15,8 @@ KEV catalog carries a ``kev`` result property and its rule a ``kev`` tag; an EPS
 from __future__ import annotations
 
 import datetime
+import functools
 import gzip
-import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -24,9 +24,10 @@ from typing import Any
 import attr
 import sarif_om
 
-from hardening import INFORMATION_URI, TOOL_NAME, __version__
+from hardening import INFORMATION_URI, TOOL_NAME, __version__, codec
 from hardening.model import (
     FINGERPRINT_KEY,
+    Cvss,
     Finding,
     Kind,
     Report,
@@ -192,21 +193,11 @@ def _present(pairs: Sequence[tuple[str, Any]]) -> dict[str, Any]:
 
 def _vulnerability_properties(finding: Finding, properties: dict[str, Any]) -> None:
     if finding.cvss_score is not None:
-        properties["cvssScore"] = finding.cvss_score
+        properties["cvssScore"] = codec.number(finding.cvss_score)
     if finding.severity_source:
         properties["severitySource"] = finding.severity_source
     if finding.cvss:
-        properties["cvss"] = [
-            _present(
-                (
-                    ("source", c.source),
-                    ("version", c.version),
-                    ("vector", c.vector),
-                    ("score", c.score),
-                )
-            )  # fmt: skip
-            for c in finding.cvss
-        ]
+        properties["cvss"] = _cvss(finding.cvss)
     if finding.fix_status is not None:
         properties["fixStatus"] = finding.fix_status.value
     _exploit_properties(finding, properties)
@@ -224,6 +215,21 @@ def _vulnerability_properties(finding: Finding, properties: dict[str, Any]) -> N
         )
 
 
+@functools.lru_cache(maxsize=4096)  # a CVE's CVSS list is the same in each package it is in
+def _cvss(cvss: tuple[Cvss, ...]) -> list[dict[str, Any]]:
+    return [
+        _present(
+            (
+                ("source", c.source),
+                ("version", c.version),
+                ("vector", c.vector),
+                ("score", None if c.score is None else codec.number(c.score)),
+            )
+        )  # fmt: skip
+        for c in cvss
+    ]
+
+
 def _exploit_properties(finding: Finding, properties: dict[str, Any]) -> None:
     """On CISA's KEV catalog (with its dates and source), and the EPSS score and percentile."""
     kev, epss = finding.kev, finding.epss
@@ -234,7 +240,8 @@ def _exploit_properties(finding: Finding, properties: dict[str, Any]) -> None:
         )  # fmt: skip
     if epss is not None:
         properties["epss"] = _present(
-            (("score", epss.score), ("percentile", epss.percentile), ("date", epss.date),
+            (("score", codec.number(epss.score)), ("percentile", codec.number(epss.percentile)),
+             ("date", epss.date),
              ("source", epss.source))
         )  # fmt: skip
 
@@ -339,12 +346,11 @@ def _notifications(report: Report) -> list[sarif_om.Notification]:
     return notes
 
 
-def _text(document: dict[str, Any]) -> str:
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+def _encoded(document: dict[str, Any]) -> bytes:
+    return codec.encode(document)  # what json.dumps(ensure_ascii=False) writes, faster
 
 
-def _too_big(text: str) -> bool:
-    data = text.encode()
+def _too_big(data: bytes) -> bool:
     if len(data) <= MAX_GZIP_BYTES:
         return False  # compression cannot make it bigger than it is
     # A fast compression first; only a borderline case pays for the thorough one.
@@ -362,21 +368,41 @@ def build_sarif_text(
 ) -> tuple[dict[str, Any], str]:
     """The SARIF document and its compact text. ``sources`` holds the text of the files the
     findings point at (for GitHub's line fingerprints); ``now`` is the invocation's end."""
-    sources = sources or {}
+    document, data = build_sarif_bytes(report, rule_docs, sources, now)
+    return document, data.decode()
+
+
+def build_sarif_bytes(
+    report: Report,
+    rule_docs: Mapping[str, RuleDoc],
+    sources: Mapping[str, str] | None = None,
+    now: datetime.datetime | None = None,
+) -> tuple[dict[str, Any], bytes]:
+    """The SARIF document and its compact UTF-8 text."""
+    with codec.paused_gc():
+        return _build(report, rule_docs, sources or {}, now)
+
+
+def _build(
+    report: Report,
+    rule_docs: Mapping[str, RuleDoc],
+    sources: Mapping[str, str],
+    now: datetime.datetime | None,
+) -> tuple[dict[str, Any], bytes]:
     end = (now or datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
     ordered = sorted(report.findings, key=sort_key)
     omitted = max(0, len(ordered) - MAX_RESULTS)
     kept = ordered[:MAX_RESULTS]
     document = _assemble(report, kept, rule_docs, sources, omitted, end)
-    text = _text(document)
+    data = _encoded(document)
     # Over GitHub's 10 MB (gzipped) upload limit: drop the least severe results until it fits.
-    while kept and _too_big(text):
+    while kept and _too_big(data):
         drop = max(1, len(kept) // 10)
         kept = kept[:-drop]
         omitted += drop
         document = _assemble(report, kept, rule_docs, sources, omitted, end)
-        text = _text(document)
-    return document, text
+        data = _encoded(document)
+    return document, data
 
 
 def build_sarif(
@@ -385,7 +411,7 @@ def build_sarif(
     sources: Mapping[str, str] | None = None,
     now: datetime.datetime | None = None,
 ) -> dict[str, Any]:
-    return build_sarif_text(report, rule_docs, sources, now)[0]
+    return build_sarif_bytes(report, rule_docs, sources, now)[0]
 
 
 def run_documents(given: RenderInput) -> list[dict[str, Any]]:
@@ -405,10 +431,8 @@ def run_documents(given: RenderInput) -> list[dict[str, Any]]:
 
 def render(given: RenderInput) -> bytes:
     if given.report.parts:
-        return (_text(run_documents(given)[0]) + "\n").encode()
-    return (
-        build_sarif_text(given.report, given.rule_docs, given.sources, given.now)[1] + "\n"
-    ).encode()
+        return _encoded(run_documents(given)[0]) + b"\n"
+    return build_sarif_bytes(given.report, given.rule_docs, given.sources, given.now)[1] + b"\n"
 
 
 FORMAT = OutputFormat(

@@ -72,3 +72,6 @@ class Scanner:
     ignore_files: tuple[tuple[str, Callable[[str, str], list[Any]]], ...] = ()
     default: bool = True  # run when --scanners is not given
     rank: int = 50  # merge order: whose location and fixed version win on a tie
+    # Its report read straight from the file's bytes (None: not its report), faster and
+    # leaner than ``parse`` of the decoded document; without it, ``looks_like`` and ``parse``.
+    parse_json: Callable[[bytes, str], ParsedReport | None] | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
@@ -80,11 +81,15 @@ def package_key(package: Package) -> tuple[str, str]:
     ``artifact``. OS package names drop the distro namespace (Trivy ``debian``, Grype
     ``debian``; for Oracle Linux both say ``ol`` or ``oracle``).
     """
-    eco = ecosystem(purl_type(package.purl) or package.type)
-    name = package.name
+    return _package_key(package.purl, package.type, package.name)
+
+
+@functools.lru_cache(maxsize=1 << 16)  # asked for every finding twice in a merge
+def _package_key(purl: str, kind: str, name: str) -> tuple[str, str]:
+    eco = ecosystem(purl_type(purl) or kind)
     if eco == "maven":
-        if package.purl:
-            name = purl_name(package.purl).replace("/", ":")
+        if purl:
+            name = purl_name(purl).replace("/", ":")
     return eco, normalize_name(eco, name)
 
 

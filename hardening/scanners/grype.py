@@ -14,10 +14,10 @@ import os
 import re
 import subprocess
 import time
-from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from hardening import codec
 from hardening.model import (
     Cvss,
     Epss,
@@ -33,6 +33,15 @@ from hardening.policy import ignores
 from hardening.scanners.base import ScanJob, Scanner, ScanOutput
 from hardening.scanners.common import CVE_RE, ParsedReport
 from hardening.scanners.reports import read_report
+
+if TYPE_CHECKING:
+    import msgspec
+
+    from hardening.scanners.schema import (
+        GrypeArtifact,
+        GrypeMatch,
+        GrypeVulnerability,
+    )
 
 TOOL = "grype"
 # Package databases: a package's files in other layers say more about where it came from.
@@ -86,8 +95,8 @@ def _fix_status(fix: Any, fixed_versions: list[str]) -> FixStatus:
     return status
 
 
-def _location(artifact: dict[str, Any]) -> Location:
-    locations = [loc for loc in artifact.get("locations") or [] if isinstance(loc, dict)]
+def _location(artifact: GrypeArtifact) -> Location:
+    locations = [loc for loc in artifact.locations or [] if isinstance(loc, dict)]
     chosen = next(
         (loc for loc in locations if not str(loc.get("path", "")).startswith(_DB_PATHS)),
         locations[0] if locations else {},
@@ -95,15 +104,20 @@ def _location(artifact: dict[str, Any]) -> Location:
     return Location(layer=str(chosen.get("layerID", "")), image_path=str(chosen.get("path", "")))
 
 
-def _package(artifact: dict[str, Any], location: Location) -> Package:
+def _text(value: Any) -> str:
+    """A scalar as the plain-JSON parser read it: str(value), "" when absent or null."""
+    return "" if value is None else str(value)
+
+
+def _package(artifact: GrypeArtifact, location: Location, fixed: str = "") -> Package:
+    kind = _text(artifact.type)
     return Package(
-        name=str(artifact.get("name", "")),
-        version=str(artifact.get("version", "")),
-        type=str(artifact.get("type", "")),
-        purl=str(artifact.get("purl", "") or ""),
-        path=location.image_path
-        if str(artifact.get("type", "")) not in ("deb", "apk", "rpm")
-        else "",
+        name=_text(artifact.name),
+        version=_text(artifact.version),
+        fixed_version=fixed,
+        type=kind,
+        purl=str(artifact.purl or ""),
+        path=location.image_path if kind not in ("deb", "apk", "rpm") else "",
     )
 
 
@@ -115,41 +129,95 @@ def _ids(vid: str, related: list[dict[str, Any]]) -> list[tuple[str, tuple[str, 
     return [(cve, (vid,)) for cve in dict.fromkeys(related_cves)]
 
 
+class _Shared:
+    """What is the same in every match of a vulnerability (its CVSS, its related
+    vulnerabilities, its links), read once per distinct value by its JSON bytes and shared by
+    the findings: a large report repeats each CVE many times."""
+
+    def __init__(self) -> None:
+        from hardening.scanners.schema import NULL, decode_raw, raw_bytes
+
+        self.raw_bytes, self.decode_raw, self.raw_type = raw_bytes, decode_raw, type(NULL)
+        self.cvss: dict[tuple[bytes, str], tuple[float | None, tuple[Cvss, ...]]] = {}
+        self.related: dict[bytes, list[dict[str, Any]]] = {}
+        self.links: dict[tuple[Any, bytes], tuple[str, ...]] = {}
+        self.text: dict[str, str] = {}
+        self.details: dict[tuple[Any, ...], tuple[str, float | None, tuple[Cvss, ...]]] = {}
+
+    def cvss_of(self, raw: Any, namespace: str) -> tuple[float | None, tuple[Cvss, ...]]:
+        is_raw = isinstance(raw, self.raw_type)  # as read from the report, else decoded
+        key = (self.raw_bytes(raw), namespace) if is_raw else None
+        found = self.cvss.get(key) if key is not None else None
+        if found is None:
+            entries = self.decode_raw(raw) if is_raw else raw
+            found = (_score(entries), tuple(_cvss_entries(entries, namespace)))
+            if key is not None:
+                self.cvss[key] = found
+        return found
+
+    def related_of(self, raw: msgspec.Raw) -> list[dict[str, Any]]:
+        key = self.raw_bytes(raw)
+        found = self.related.get(key)
+        if found is None:
+            listed = self.decode_raw(raw) or []
+            found = self.related[key] = [r for r in listed if isinstance(r, dict)]
+        return found
+
+    def links_of(self, source: Any, raw: msgspec.Raw) -> tuple[str, ...]:
+        key = (source, self.raw_bytes(raw))
+        found = self.links.get(key)
+        if found is None:
+            references = [str(u) for u in self.decode_raw(raw) or [] if u]
+            if source:
+                references.insert(0, str(source))
+            found = self.links[key] = tuple(dict.fromkeys(references))
+        return found
+
+    def intern(self, text: str) -> str:
+        return self.text.setdefault(text, text)
+
+
 def _details(
-    vuln: dict[str, Any], related: list[dict[str, Any]]
-) -> tuple[str, float | None, list[Cvss]]:
+    vuln: GrypeVulnerability, match: GrypeMatch, shared: _Shared
+) -> tuple[str, float | None, tuple[Cvss, ...]]:
     """Description, best score and every source's CVSS, the match's own first."""
-    description = str(vuln.get("description", "") or "")
-    score = _score(vuln.get("cvss"))
-    cvss = _cvss_entries(vuln.get("cvss"), str(vuln.get("namespace", "") or ""))
-    for r in related:
+    key = (
+        vuln.description,
+        vuln.namespace,
+        shared.raw_bytes(vuln.cvss),
+        shared.raw_bytes(match.relatedVulnerabilities),
+    )
+    found = shared.details.get(key)
+    if found is not None:
+        return found
+    description = str(vuln.description or "")
+    score, cvss = shared.cvss_of(vuln.cvss, str(vuln.namespace or ""))
+    for r in shared.related_of(match.relatedVulnerabilities):
         description = description or str(r.get("description", "") or "")
-        if score is None:
-            score = _score(r.get("cvss"))
-        cvss += _cvss_entries(r.get("cvss"), str(r.get("namespace", "") or ""))
-    return description, score, cvss
+        other_score, other = shared.cvss_of(r.get("cvss"), str(r.get("namespace", "") or ""))
+        score = other_score if score is None else score
+        cvss += other
+    found = shared.details[key] = (description, score, cvss)
+    return found
 
 
-def _match(match: dict[str, Any]) -> list[Finding]:
-    vuln = match.get("vulnerability") or {}
-    artifact = match.get("artifact") or {}
-    if not isinstance(vuln, dict) or not isinstance(artifact, dict) or not vuln.get("id"):
+def _match(match: GrypeMatch, shared: _Shared) -> list[Finding]:
+    vuln, artifact = match.vulnerability, match.artifact
+    if vuln is None or artifact is None or not vuln.id:
         return []
-    related = [r for r in match.get("relatedVulnerabilities") or [] if isinstance(r, dict)]
-    fix = vuln.get("fix") or {}
+    related = shared.related_of(match.relatedVulnerabilities)
+    fix = vuln.fix or {}
     fixed_versions = [str(v) for v in (fix.get("versions") or []) if v]
     location = _location(artifact)
-    package = _package(artifact, location)
-    if fixed_versions:
-        package = replace(package, fixed_version=", ".join(fixed_versions))
-    severity = Severity.parse(vuln.get("severity"))
-    description, score, cvss = _details(vuln, related)
-    references = [str(u) for u in vuln.get("urls") or [] if u]
-    if vuln.get("dataSource"):
-        references.insert(0, str(vuln["dataSource"]))
+    package = _package(artifact, location, ", ".join(fixed_versions))
+    severity = Severity.parse(vuln.severity)
+    description, score, cvss = _details(vuln, match, shared)
     status = _fix_status(fix, fixed_versions)
-    kevs, epss = _entries(vuln, related, "knownExploited"), _entries(vuln, related, "epss")
-    risk = vuln.get("risk")
+    kevs, epss = (
+        _entries(vuln.knownExploited, related, "knownExploited"),
+        _entries(vuln.epss, related, "epss"),
+    )
+    risk = vuln.risk
     properties = (("grype-risk", f"{risk:.2f}"),) if isinstance(risk, int | float) else ()
     fixed = (
         f" Fixed in {package.fixed_version}."
@@ -162,24 +230,24 @@ def _match(match: dict[str, Any]) -> list[Finding]:
             rule_id=rule_id,
             kind=Kind.VULNERABILITY,
             severity=severity,
-            title=rule_id if not aliases else f"{rule_id} ({aliases[0]})",
+            title=shared.intern(rule_id if not aliases else f"{rule_id} ({aliases[0]})"),
             message=f"{rule_id} in {package.name} {package.version}: {text}"[:2000] + fixed,
             cvss_score=score,
             package=package,
             location=location,
             tools=(TOOL,),
             tool_severities=((TOOL, severity),),
-            references=tuple(dict.fromkeys(references)),
+            references=shared.links_of(vuln.dataSource, vuln.urls),
             aliases=aliases,
             checklist=("C15",),
             properties=properties,
             fix_status=status,
-            severity_source=str(vuln.get("namespace", "") or "").split(":", 1)[0],
-            cvss=tuple(cvss),
+            severity_source=shared.intern(str(vuln.namespace or "").split(":", 1)[0]),
+            cvss=cvss,
             kev=_kev(kevs, rule_id),
             epss=_epss(epss, rule_id),
         )
-        for rule_id, aliases in _ids(str(vuln["id"]).strip(), related)
+        for rule_id, aliases in _ids(str(vuln.id).strip(), related)
     ]
 
 
@@ -187,8 +255,10 @@ def _match(match: dict[str, Any]) -> list[Finding]:
 # the vulnerability and on each related one, every entry naming its CVE.
 
 
-def _entries(vuln: dict[str, Any], related: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
-    found = [e for e in vuln.get(key) or [] if isinstance(e, dict)]
+def _entries(own: Any, related: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    if not own and not any(key in other for other in related):
+        return []  # the common case, before Grype 0.88 and for most CVEs since
+    found = [e for e in own or [] if isinstance(e, dict)]
     for other in related:
         found += [e for e in other.get(key) or [] if isinstance(e, dict)]
     return found
@@ -206,7 +276,7 @@ def _date(value: Any) -> str:
 
 
 def _kev(entries: list[dict[str, Any]], rule_id: str) -> Kev | None:
-    entry = _entry_for(entries, rule_id)
+    entry = _entry_for(entries, rule_id) if entries else None
     if entry is None:
         return None
     ransomware = str(entry.get("knownRansomwareCampaignUse", "") or "")
@@ -214,7 +284,7 @@ def _kev(entries: list[dict[str, Any]], rule_id: str) -> Kev | None:
 
 
 def _epss(entries: list[dict[str, Any]], rule_id: str) -> Epss | None:
-    entry = _entry_for(entries, rule_id)
+    entry = _entry_for(entries, rule_id) if entries else None
     score = entry.get("epss") if entry is not None else None
     if entry is None or isinstance(score, bool) or not isinstance(score, int | float):
         return None
@@ -225,15 +295,38 @@ def _epss(entries: list[dict[str, Any]], rule_id: str) -> Epss | None:
 
 
 def parse_grype(document: Any, source: str = "") -> ParsedReport:
+    if not isinstance(document, dict):
+        raise ValueError(f"a {type(document).__name__} is not a Grype report")
+    parsed = parse_grype_json(codec.encode(document), source)
+    if parsed is None:
+        raise ValueError("not a Grype report")
+    return parsed
+
+
+def parse_grype_json(data: bytes, source: str = "") -> ParsedReport | None:
+    """Parse Grype's JSON report from its bytes; None when it is not Grype's report."""
+    if data.lstrip()[:1] != b"{":
+        codec.decode(data)  # not JSON at all says so; other JSON is no report of ours
+        return None
+    import msgspec
+
+    from hardening.scanners.schema import GrypeMatch, GrypeReport, present
+
+    report = codec.decode(data, GrypeReport)
+    descriptor = report.descriptor
+    if not present(report.matches) or not isinstance(descriptor, dict):
+        return None
+    if str(descriptor.get("name", "grype")).lower() != "grype":
+        return None
+    matches = codec.decode(report.matches, list[msgspec.Raw] | None)
+    read = codec.decoder(GrypeMatch)  # one at a time: the report is large
     findings: list[Finding] = []
-    if not isinstance(document.get("matches") or [], list):
-        raise ValueError("matches is not a list")
-    for match in document.get("matches") or []:
-        if isinstance(match, dict):
-            findings.extend(_match(match))
-    descriptor = document.get("descriptor") or {}
-    version = str(descriptor.get("version", "") if isinstance(descriptor, dict) else "")
-    target = document.get("source") or {}
+    shared = _Shared()
+    with codec.paused_gc():
+        for raw in matches or []:
+            findings.extend(_match(read(raw), shared))
+    version = str(descriptor.get("version", ""))
+    target = report.source or {}
     name = ""
     if isinstance(target, dict):
         inner = target.get("target")
@@ -316,7 +409,7 @@ def scan(job: ScanJob) -> ScanOutput:
     problem, warnings = _attempts(job, cmd, env)
     if problem:
         return ScanOutput(problem=problem, warnings=tuple(warnings))
-    parsed = read_report(output, "Grype", looks_like_grype, parse_grype)
+    parsed = read_report(output, "Grype", looks_like_grype, parse_grype, parse_grype_json)
     if isinstance(parsed, str):
         return ScanOutput(problem=parsed, warnings=tuple(warnings))
     return ScanOutput(parsed.findings, "", tuple(warnings), parsed.version)
@@ -331,6 +424,7 @@ SCANNER = Scanner(
     version_args=("version", "-o", "json"),
     scan=scan,
     parse=parse_grype,
+    parse_json=parse_grype_json,
     looks_like=looks_like_grype,
     ignore_files=((".grype.yaml", ignores.grype_yaml),),
     rank=20,

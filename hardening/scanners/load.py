@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
+from hardening import codec
 from hardening.errors import UsageError
 from hardening.scanners import registry
 from hardening.scanners.common import ParsedReport
@@ -31,15 +31,18 @@ def parse_document(document: Any, source: str) -> ParsedReport:
 
 def load_report(path: Path) -> ParsedReport:
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise UsageError(f"report {path} does not exist", "check the path") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise UsageError(f"report {path} cannot be read: {exc}", f"pass {EXPECTED}") from None
     try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise UsageError(
-            f"{path} is not JSON (line {exc.lineno}: {exc.msg})", f"pass {EXPECTED}"
-        ) from None
+        for scanner in registry.scanners().values():
+            if scanner.parse_json is not None:
+                parsed = scanner.parse_json(data, str(path))
+                if parsed is not None:
+                    return parsed
+        document = codec.decode(data)
+    except codec.NotJson as exc:
+        raise UsageError(f"{path} is not JSON ({exc})", f"pass {EXPECTED}") from None
     return parse_document(document, str(path))

@@ -27,7 +27,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
+from operator import attrgetter
 
+from hardening import codec
 from hardening.model import Epss, Finding, FixStatus, Kev, Kind, Package, Severity, sort_key
 from hardening.scanners import registry
 from hardening.scanners.common import package_key
@@ -60,15 +62,33 @@ def _fold_advisories(vulns: list[Finding]) -> list[Finding]:
     return out
 
 
-def _tool_rank(finding: Finding) -> int:
-    return min((registry.rank(t) for t in finding.tools), default=99)
+Ranks = dict[str | tuple[str, ...], int]
+
+
+def _tool_rank(finding: Finding, ranks: Ranks) -> int:
+    rank = ranks.get(finding.tools)  # by the tools tuple, remembered: asked once per finding
+    if rank is None:
+        rank = ranks[finding.tools] = min((ranks.get(t, 99) for t in finding.tools), default=99)
+    return rank
+
+
+def _ranks() -> Ranks:
+    """Each scanner's merge rank, read from the registry once per merge."""
+    return {name: scanner.rank for name, scanner in registry.scanners().items()}
+
+
+# Severity by rank through a plain dict: the enum's own comparisons cost more per merged pair.
+_RANK = {severity: severity.rank for severity in Severity}
+_CVSS_ORDER = attrgetter("source", "version", "vector")
 
 
 def _severities(group: list[Finding]) -> dict[str, Severity]:
     severities: dict[str, Severity] = {}
     for f in group:
         for tool, severity in f.tool_severities:
-            severities[tool] = max(severities.get(tool, severity), severity)
+            known = severities.get(tool)
+            if known is None or _RANK[severity] > _RANK[known]:
+                severities[tool] = severity
     return severities
 
 
@@ -97,13 +117,13 @@ def _properties(
 
 
 def _rating(
-    group: list[Finding], severity: Severity, fixed: str
+    group: list[Finding], severity: Severity, fixed: str, ranks: Ranks
 ) -> tuple[Finding, FixStatus | None]:
     """The finding whose source set the severity, and the fix status, independent of order."""
     ordered = sorted(
         group,
         key=lambda f: (
-            _tool_rank(f),
+            _tool_rank(f, ranks),
             f.severity_source,
             f.fix_status.value if f.fix_status else "",
         ),
@@ -113,21 +133,21 @@ def _rating(
     return rated, FixStatus.FIXED if fixed else status
 
 
-def _combine(group: list[Finding]) -> Finding:
+def _combine(group: list[Finding], ranks: Ranks) -> Finding:
     if len(group) == 1:
         return group[0]
-    group.sort(key=_tool_rank)
+    group.sort(key=lambda f: _tool_rank(f, ranks))
     first = group[0]
-    tools = sorted({t for f in group for t in f.tools}, key=lambda t: (registry.rank(t), t))
+    tools = sorted({t for f in group for t in f.tools}, key=lambda t: (ranks.get(t, 99), t))
     severities = _severities(group)
-    severity = max((f.severity for f in group), default=Severity.UNKNOWN)
+    severity = max((f.severity for f in group), key=_RANK.__getitem__)
     package = _package(group)
-    rated, status = _rating(group, severity, package.fixed_version)
+    rated, status = _rating(group, severity, package.fixed_version, ranks)
     rule_id = first.rule_id
     aliases = tuple(
         dict.fromkeys(a for f in group for a in f.aliases if a.upper() != rule_id.upper())
     )
-    cvss = sorted({c for f in group for c in f.cvss}, key=lambda c: (c.source, c.version, c.vector))
+    cvss = sorted({c for f in group for c in f.cvss}, key=_CVSS_ORDER)
     # Built directly rather than with dataclasses.replace: this runs once per merged pair.
     return Finding(
         rule_id=rule_id,
@@ -236,6 +256,11 @@ def fold_secrets(findings: list[Finding]) -> list[Finding]:
 
 
 def merge_findings(findings: Iterable[Finding]) -> list[Finding]:
+    with codec.paused_gc():  # many new objects, no reference cycles among them
+        return _merge(findings)
+
+
+def _merge(findings: Iterable[Finding]) -> list[Finding]:
     others: list[Finding] = []
     vulns: list[Finding] = []
     for finding in findings:
@@ -246,5 +271,6 @@ def merge_findings(findings: Iterable[Finding]) -> list[Finding]:
     groups: dict[Triple, list[Finding]] = {}
     for finding in _fold_advisories(vulns):
         groups.setdefault(identity(finding), []).append(finding)
-    merged = spread_exploit_marks([_combine(group) for group in groups.values()])
+    ranks = _ranks()
+    merged = spread_exploit_marks([_combine(group, ranks) for group in groups.values()])
     return sorted([*merged, *fold_secrets(others)], key=sort_key)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from hardening import codec
 from hardening.model import Cvss, Finding, FixStatus, Kind, Location, Package, Severity
 from hardening.policy import ignores
 from hardening.scanners.base import ScanJob, Scanner, ScanOutput
@@ -16,7 +17,10 @@ from hardening.scanners.common import ParsedReport
 from hardening.scanners.reports import read_report
 
 if TYPE_CHECKING:
+    import msgspec
+
     from hardening.request import ScanRequest
+    from hardening.scanners.schema import TrivyResult, TrivyVulnerability
     from hardening.scanners.trivy_exec import TrivySettings
 
 TOOL = "trivy"
@@ -60,47 +64,85 @@ def _cvss_entries(vuln: dict[str, Any]) -> tuple[Cvss, ...]:
     return tuple(entries)
 
 
-def _fix_status(vuln: dict[str, Any], fixed_version: str) -> FixStatus:
-    status = FixStatus.parse(vuln.get("Status"))
+def _fix_status(status_field: Any, fixed_version: str) -> FixStatus:
+    status = FixStatus.parse(status_field)
     if status is not None:
         return status
     return FixStatus.FIXED if fixed_version else FixStatus.AFFECTED
 
 
-def _package(vuln: dict[str, Any], result_type: str) -> Package:
-    identifier = vuln.get("PkgIdentifier") or {}
+def _package(vuln: TrivyVulnerability, result_type: str) -> Package:
+    identifier = vuln.PkgIdentifier or {}
     return Package(
-        name=str(vuln.get("PkgName", "")),
-        version=str(vuln.get("InstalledVersion", "")),
-        fixed_version=str(vuln.get("FixedVersion", "") or ""),
+        name=str("" if vuln.PkgName is None else vuln.PkgName),
+        version=str("" if vuln.InstalledVersion is None else vuln.InstalledVersion),
+        fixed_version=str(vuln.FixedVersion or ""),
         type=result_type,
         purl=str(identifier.get("PURL", "") if isinstance(identifier, dict) else ""),
-        path=str(vuln.get("PkgPath", "") or ""),
+        path=str(vuln.PkgPath or ""),
     )
 
 
 def _layer(item: dict[str, Any]) -> str:
-    layer = item.get("Layer") or {}
+    return _diff_id(item.get("Layer"))
+
+
+def _diff_id(layer: Any) -> str:
+    layer = layer or {}
     return str(layer.get("DiffID", "") if isinstance(layer, dict) else "")
 
 
-def _vulnerability(vuln: dict[str, Any], result: dict[str, Any]) -> Finding:
-    vid = str(vuln.get("VulnerabilityID", "")).strip()
-    result_type = str(result.get("Type", ""))
+class _Shared:
+    """What is the same for every package a vulnerability is in, read once per distinct value
+    (by its JSON bytes) and shared by the findings: a large report repeats each CVE many times."""
+
+    def __init__(self) -> None:
+        from hardening.scanners.schema import decode_raw, raw_bytes
+
+        self.raw_bytes, self.decode_raw = raw_bytes, decode_raw
+        self.cvss: dict[bytes, tuple[float | None, tuple[Cvss, ...]]] = {}
+        self.references: dict[tuple[Any, bytes], tuple[str, ...]] = {}
+        self.text: dict[str, str] = {}
+
+    def cvss_of(self, raw: msgspec.Raw) -> tuple[float | None, tuple[Cvss, ...]]:
+        key = self.raw_bytes(raw)
+        found = self.cvss.get(key)
+        if found is None:
+            document = {"CVSS": self.decode_raw(raw)}
+            found = self.cvss[key] = (_cvss(document), _cvss_entries(document))
+        return found
+
+    def references_of(self, primary: Any, raw: msgspec.Raw) -> tuple[str, ...]:
+        key = (primary, self.raw_bytes(raw))
+        found = self.references.get(key)
+        if found is None:
+            listed = self.decode_raw(raw) or []
+            if not isinstance(listed, list):
+                raise ValueError("References is not a list")
+            references = [str(r) for r in listed if r]
+            if primary:
+                references.insert(0, str(primary))
+            found = self.references[key] = tuple(dict.fromkeys(references))
+        return found
+
+    def intern(self, text: str) -> str:
+        return self.text.setdefault(text, text)
+
+
+def _vulnerability(vuln: TrivyVulnerability, result_type: str, shared: _Shared) -> Finding:
+    vid = str(vuln.VulnerabilityID).strip()
     package = _package(vuln, result_type)
-    severity = Severity.parse(vuln.get("Severity"))
-    title = str(vuln.get("Title", "") or vid)
-    description = str(vuln.get("Description", "") or title)
-    references = [str(r) for r in vuln.get("References") or [] if r]
-    if vuln.get("PrimaryURL"):
-        references.insert(0, str(vuln["PrimaryURL"]))
-    aliases = tuple(str(v) for v in vuln.get("VendorIDs") or [] if v and v != vid)
-    status = _fix_status(vuln, package.fixed_version)
+    severity = Severity.parse(vuln.Severity)
+    title = shared.intern(str(vuln.Title or vid))
+    description = str(vuln.Description or title)
+    aliases = tuple(str(v) for v in vuln.VendorIDs or [] if v and v != vid)
+    status = _fix_status(vuln.Status, package.fixed_version)
     fixed = (
         f" Fixed in {package.fixed_version}."
         if package.fixed_version
         else f" {status.label[:1].upper()}{status.label[1:]}."
     )
+    score, cvss = shared.cvss_of(vuln.CVSS)
     # Trivy's own ``Fingerprint`` is not kept: it hashes the scan target, which for an OS
     # package of an archive is the archive's temporary path, so it changes on every run.
     return Finding(
@@ -109,17 +151,17 @@ def _vulnerability(vuln: dict[str, Any], result: dict[str, Any]) -> Finding:
         severity=severity,
         title=title,
         message=f"{vid} in {package.name} {package.version}: {description}"[:2000] + fixed,
-        cvss_score=_cvss(vuln),
+        cvss_score=score,
         package=package,
-        location=Location(layer=_layer(vuln), image_path=package.path),
+        location=Location(layer=_diff_id(vuln.Layer), image_path=package.path),
         tools=(TOOL,),
         tool_severities=((TOOL, severity),),
-        references=tuple(dict.fromkeys(references)),
+        references=shared.references_of(vuln.PrimaryURL, vuln.References),
         aliases=aliases,
         checklist=("C15",),
         fix_status=status,
-        severity_source=str(vuln.get("SeveritySource", "") or ""),
-        cvss=_cvss_entries(vuln),
+        severity_source=shared.intern(str(vuln.SeveritySource or "")),
+        cvss=cvss,
     )
 
 
@@ -202,42 +244,87 @@ def _misconfiguration(item: dict[str, Any], result: dict[str, Any]) -> Finding |
 
 def parse_trivy(document: Any, source: str = "") -> ParsedReport:
     """Parse a loaded Trivy JSON document (list = legacy format, dict = SchemaVersion 2)."""
-    if isinstance(document, list):
-        results, version, target = document, "", ""
-    else:
-        results = document.get("Results") or []
-        trivy = document.get("Trivy") or {}
-        version = str(trivy.get("Version", "") if isinstance(trivy, dict) else "")
-        target = str(document.get("ArtifactName", ""))
-    if not isinstance(results, list):
-        raise ValueError(f"Results is a {type(results).__name__}, not a list")
-    image = isinstance(document, dict) and document.get("ArtifactType") == "container_image"
+    if not isinstance(document, list | dict):
+        raise ValueError(f"a {type(document).__name__} is not a Trivy report")
+    parsed = parse_trivy_json(codec.encode(document), source)
+    assert parsed is not None
+    return parsed
+
+
+def parse_trivy_json(data: bytes, source: str = "") -> ParsedReport | None:
+    """Parse Trivy's JSON report from its bytes; None when it is not Trivy's report."""
+    from hardening.scanners.schema import TrivyReport, TrivyResult, decode_raw, present
+
+    start = data.lstrip()[:1]
+    if start == b"[":  # the legacy format: a list of results
+        return _parse_legacy(data, source)
+    if start != b"{":
+        codec.decode(data)  # not JSON at all says so; a JSON scalar is no report of ours
+        return None
+    report = codec.decode(data, TrivyReport)
+    has_target = present(report.Results) or present(report.ArtifactName)
+    if not present(report.SchemaVersion) or not has_target:
+        return None
+    results = (
+        codec.decode(report.Results, list[TrivyResult] | None) if present(report.Results) else None
+    )
+    trivy = report.Trivy or {}
+    version = str(trivy.get("Version", "") if isinstance(trivy, dict) else "")
+    name = decode_raw(report.ArtifactName) if present(report.ArtifactName) else ""
+    image = report.ArtifactType == "container_image"
+    return _parse_results(results or [], version, str(name), image, source)
+
+
+def _parse_legacy(data: bytes, source: str) -> ParsedReport | None:
+    from hardening.scanners.schema import UNSET, TrivyResult
+
+    try:
+        results = codec.decode(data, list[TrivyResult])
+    except codec.WrongShape:
+        return None
+    first = results[0] if results else None
+    if first is None or first.Target is UNSET:
+        return None
+    if first.Type is UNSET and first.Vulnerabilities is None:
+        return None
+    return _parse_results(results, "", "", False, source)
+
+
+def _parse_results(
+    results: list[TrivyResult], version: str, target: str, image: bool, source: str
+) -> ParsedReport:
+    from hardening.scanners.schema import UNSET, TrivyVulnerability
+
+    read = codec.decoder(TrivyVulnerability)  # one at a time: the report is large
     findings: list[Finding] = []
     seen_config: set[tuple[str, str]] = set()
-    for result in results:
-        if not isinstance(result, dict):
-            continue
-        for name in ("Vulnerabilities", "Secrets", "Misconfigurations"):
-            if not isinstance(result.get(name) or [], list):
-                raise ValueError(f"{name} of {result.get('Target', 'a result')!r} is not a list")
-        for vuln in result.get("Vulnerabilities") or []:
-            if isinstance(vuln, dict) and vuln.get("VulnerabilityID"):
-                findings.append(_vulnerability(vuln, result))
-        for secret in result.get("Secrets") or []:
-            if isinstance(secret, dict):
-                found = _secret(secret, result, target, image)
-                if found.property("secret-source") == "config":
-                    # The same variable is in the config's Env and in the history's ENV line.
-                    identity = (found.rule_id, found.property("env-name"))
-                    if identity in seen_config:
-                        continue
-                    seen_config.add(identity)
-                findings.append(found)
-        for item in result.get("Misconfigurations") or []:
-            if isinstance(item, dict):
-                finding = _misconfiguration(item, result)
-                if finding is not None:
-                    findings.append(finding)
+    shared = _Shared()
+    with codec.paused_gc():
+        for result in results:
+            where = {} if result.Target is UNSET else {"Target": result.Target}
+            for name in ("Secrets", "Misconfigurations"):
+                if not isinstance(getattr(result, name) or [], list):
+                    raise ValueError(f"{name} of {where.get('Target', 'a result')!r} is not a list")
+            kind = "" if result.Type is UNSET else str(result.Type)
+            for raw in result.Vulnerabilities or []:
+                vuln = read(raw)
+                if vuln.VulnerabilityID:
+                    findings.append(_vulnerability(vuln, kind, shared))
+            for secret in result.Secrets or []:
+                if isinstance(secret, dict):
+                    found = _secret(secret, where, target, image)
+                    if found.property("secret-source") == "config":
+                        # The same variable is in the config's Env and in the history's ENV line.
+                        identity = (found.rule_id, found.property("env-name"))
+                        if identity in seen_config:
+                            continue
+                        seen_config.add(identity)
+                    findings.append(found)
+            for item in result.Misconfigurations or []:
+                if isinstance(item, dict):
+                    finding = _misconfiguration(item, where)
+                    if finding is not None:
+                        findings.append(finding)
     return ParsedReport(TOOL, version, tuple(findings), source, target)
 
 
@@ -287,7 +374,7 @@ def scan(job: ScanJob) -> ScanOutput:
     version = ""
     problems = [outcome.vuln_error] if outcome.vuln_error else []
     for path in outcome.reports:
-        parsed = read_report(path, "Trivy", looks_like_trivy, parse_trivy)
+        parsed = read_report(path, "Trivy", looks_like_trivy, parse_trivy, parse_trivy_json)
         if isinstance(parsed, str):
             problems.append(parsed)
             continue
@@ -310,6 +397,7 @@ SCANNER = Scanner(
     version_args=("version", "--format", "json"),
     scan=scan,
     parse=parse_trivy,
+    parse_json=parse_trivy_json,
     looks_like=looks_like_trivy,
     ignore_files=(
         (".trivyignore", ignores.trivyignore),
