@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import venv
+from dataclasses import replace
 from pathlib import Path
 
 from bench.common import Row, child_env, repeat, row
@@ -46,9 +48,10 @@ def run(runs: int = 5) -> list[Row]:
     theirs = repeat(
         lambda: subprocess.run([str(tools / "hadolint"), str(one)], capture_output=True), runs
     )
-    ratio = min(ours) / max(min(theirs), 1e-6)
-    rows.append(row("lint", "hardening lint, one Dockerfile", ours, unit="ms", scale=1000, limit=150,
-                    target="< 150 ms", note=f"{ratio:.1f}x hadolint (target within 3x)"))  # fmt: skip
+    ratio = statistics.median(ours) / max(statistics.median(theirs), 1e-6)
+    one_file = row("lint", "hardening lint, one Dockerfile", ours, unit="ms", scale=1000,
+                   target="<= 3x hadolint", note=f"{ratio:.1f}x hadolint (medians), as a whole process")  # fmt: skip
+    rows.append(replace(one_file, met=ratio <= 3.0))
     rows.append(row("lint", "reference: hadolint, same file", theirs, unit="ms", scale=1000))
     with tempfile.TemporaryDirectory() as tmp:
         hundred = []

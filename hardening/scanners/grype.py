@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -366,6 +365,8 @@ def command(executable: str, source: str, output: Path, extra: list[str]) -> lis
 
 def _attempts(job: ScanJob, cmd: list[str], env: dict[str, str]) -> tuple[str, list[str]]:
     """Run with retries of what can succeed later; why it failed, or ""."""
+    import subprocess
+
     from hardening.scanners.trivy_exec import exit_reason, retry_backoff_s, run_process, tail
 
     timeout = job.request.scanner_timeout_s

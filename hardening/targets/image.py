@@ -13,12 +13,14 @@ import datetime
 import json
 import posixpath
 import re
-import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hardening.model import ImageInfo
+
+if TYPE_CHECKING:
+    import tarfile  # read only when layers are read: `hardening lint` never is
 
 SHELLS = frozenset(
     "bin/sh bin/bash bin/ash bin/dash bin/zsh usr/bin/sh usr/bin/bash usr/bin/dash usr/bin/zsh".split()
@@ -212,6 +214,8 @@ def read_layer(layer: tarfile.TarFile, diff_id: str) -> LayerRecord:
 
 def read_layer_records(archive: Path, wanted: set[str] | None = None) -> list[LayerRecord]:
     """The records of the archive's layers (only the ``wanted`` diff ids, when given), in order."""
+    import tarfile
+
     records = []
     with tarfile.open(archive) as outer:
         for member_path, diff_id in _manifest_layers(outer):

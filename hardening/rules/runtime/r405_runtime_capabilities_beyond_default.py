@@ -1,7 +1,6 @@
 from collections.abc import Iterator
 
 from hardening.model import Finding, Kind, Severity
-from hardening.probes.capabilities import DOCKER_DEFAULTS
 from hardening.rules.base import LintContext, doc, rule
 from hardening.rules.runtime._probe import allowed, started
 
@@ -21,6 +20,9 @@ DOC = doc(
 
 @rule(DOC)
 def check(ctx: LintContext) -> Iterator[Finding]:
+    # Imported here: `hardening lint` reads every rule module and needs no probe code.
+    from hardening.probes.capabilities import DOCKER_DEFAULTS
+
     probe = started(ctx)
     if probe is None:
         return
