@@ -141,7 +141,7 @@ class _Shared:
         self.related: dict[bytes, list[dict[str, Any]]] = {}
         self.links: dict[tuple[Any, bytes], tuple[str, ...]] = {}
         self.text: dict[str, str] = {}
-        self.details: dict[tuple[Any, ...], tuple[str, float | None, tuple[Cvss, ...]]] = {}
+        self.vulnerabilities: dict[tuple[bytes, bytes], _Vulnerability | None] = {}
 
     def cvss_of(self, raw: Any, namespace: str) -> tuple[float | None, tuple[Cvss, ...]]:
         is_raw = isinstance(raw, self.raw_type)  # as read from the report, else decoded
@@ -177,76 +177,97 @@ class _Shared:
 
 
 def _details(
-    vuln: GrypeVulnerability, match: GrypeMatch, shared: _Shared
+    vuln: GrypeVulnerability, related: list[dict[str, Any]], shared: _Shared
 ) -> tuple[str, float | None, tuple[Cvss, ...]]:
     """Description, best score and every source's CVSS, the match's own first."""
-    key = (
-        vuln.description,
-        vuln.namespace,
-        shared.raw_bytes(vuln.cvss),
-        shared.raw_bytes(match.relatedVulnerabilities),
-    )
-    found = shared.details.get(key)
-    if found is not None:
-        return found
     description = str(vuln.description or "")
     score, cvss = shared.cvss_of(vuln.cvss, str(vuln.namespace or ""))
-    for r in shared.related_of(match.relatedVulnerabilities):
+    for r in related:
         description = description or str(r.get("description", "") or "")
         other_score, other = shared.cvss_of(r.get("cvss"), str(r.get("namespace", "") or ""))
         score = other_score if score is None else score
         cvss += other
-    found = shared.details[key] = (description, score, cvss)
+    return description, score, cvss
+
+
+class _Vulnerability:
+    """What a match says about its vulnerability, the same in every package it is in: read
+    once per distinct vulnerability and related list (by their bytes)."""
+
+    __slots__ = ("cvss", "fixed", "ids", "properties", "references", "score", "severity",
+                 "source", "status", "suffix", "text")  # fmt: skip
+
+    def __init__(self, vuln: GrypeVulnerability, related: list[dict[str, Any]], shared: _Shared):
+        fix = vuln.fix or {}
+        fixed_versions = [str(v) for v in (fix.get("versions") or []) if v]
+        self.fixed = ", ".join(fixed_versions)
+        self.severity = Severity.parse(vuln.severity)
+        description, self.score, self.cvss = _details(vuln, related, shared)
+        self.status = status = _fix_status(fix, fixed_versions)
+        kevs = _entries(vuln.knownExploited, related, "knownExploited")
+        epss = _entries(vuln.epss, related, "epss")
+        risk = vuln.risk
+        self.properties = (("grype-risk", f"{risk:.2f}"),) if isinstance(risk, int | float) else ()
+        label = f" {status.label[:1].upper()}{status.label[1:]}."
+        self.suffix = f" Fixed in {self.fixed}." if self.fixed else label
+        self.text = description or "see the references"
+        self.references = shared.links_of(vuln.dataSource, vuln.urls)
+        self.source = shared.intern(str(vuln.namespace or "").split(":", 1)[0])
+        self.ids = [
+            (rule_id, aliases, rule_id if not aliases else f"{rule_id} ({aliases[0]})",
+             _kev(kevs, rule_id), _epss(epss, rule_id))
+            for rule_id, aliases in _ids(str(vuln.id).strip(), related)
+        ]  # fmt: skip
+
+
+def _vulnerability(match: GrypeMatch, shared: _Shared) -> _Vulnerability | None:
+    from hardening.scanners.schema import GrypeVulnerability, present
+
+    if not present(match.vulnerability):
+        return None
+    key = (shared.raw_bytes(match.vulnerability), shared.raw_bytes(match.relatedVulnerabilities))
+    if key in shared.vulnerabilities:
+        return shared.vulnerabilities[key]
+    vuln = codec.decode(match.vulnerability, GrypeVulnerability | None)
+    found = None
+    if vuln is not None and vuln.id:
+        found = _Vulnerability(vuln, shared.related_of(match.relatedVulnerabilities), shared)
+    shared.vulnerabilities[key] = found
     return found
 
 
 def _match(match: GrypeMatch, shared: _Shared) -> list[Finding]:
-    vuln, artifact = match.vulnerability, match.artifact
-    if vuln is None or artifact is None or not vuln.id:
+    artifact = match.artifact
+    found = _vulnerability(match, shared) if artifact is not None else None
+    if found is None or artifact is None:
         return []
-    related = shared.related_of(match.relatedVulnerabilities)
-    fix = vuln.fix or {}
-    fixed_versions = [str(v) for v in (fix.get("versions") or []) if v]
     location = _location(artifact)
-    package = _package(artifact, location, ", ".join(fixed_versions))
-    severity = Severity.parse(vuln.severity)
-    description, score, cvss = _details(vuln, match, shared)
-    status = _fix_status(fix, fixed_versions)
-    kevs, epss = (
-        _entries(vuln.knownExploited, related, "knownExploited"),
-        _entries(vuln.epss, related, "epss"),
-    )
-    risk = vuln.risk
-    properties = (("grype-risk", f"{risk:.2f}"),) if isinstance(risk, int | float) else ()
-    fixed = (
-        f" Fixed in {package.fixed_version}."
-        if package.fixed_version
-        else f" {status.label[:1].upper()}{status.label[1:]}."
-    )
-    text = description or "see the references"
+    package = _package(artifact, location, found.fixed)
+    severity = found.severity
     return [
         Finding(
             rule_id=rule_id,
             kind=Kind.VULNERABILITY,
             severity=severity,
-            title=shared.intern(rule_id if not aliases else f"{rule_id} ({aliases[0]})"),
-            message=f"{rule_id} in {package.name} {package.version}: {text}"[:2000] + fixed,
-            cvss_score=score,
+            title=title,
+            message=f"{rule_id} in {package.name} {package.version}: {found.text}"[:2000]
+            + found.suffix,
+            cvss_score=found.score,
             package=package,
             location=location,
             tools=(TOOL,),
             tool_severities=((TOOL, severity),),
-            references=shared.links_of(vuln.dataSource, vuln.urls),
+            references=found.references,
             aliases=aliases,
             checklist=("C15",),
-            properties=properties,
-            fix_status=status,
-            severity_source=shared.intern(str(vuln.namespace or "").split(":", 1)[0]),
-            cvss=cvss,
-            kev=_kev(kevs, rule_id),
-            epss=_epss(epss, rule_id),
+            properties=found.properties,
+            fix_status=found.status,
+            severity_source=found.source,
+            cvss=found.cvss,
+            kev=kev,
+            epss=epss,
         )
-        for rule_id, aliases in _ids(str(vuln.id).strip(), related)
+        for rule_id, aliases, title, kev, epss in found.ids
     ]
 
 
@@ -307,9 +328,8 @@ def parse_grype_json(data: bytes, source: str = "") -> ParsedReport | None:
     if data.lstrip()[:1] != b"{":
         codec.decode(data)  # not JSON at all says so; other JSON is no report of ours
         return None
-    import msgspec
 
-    from hardening.scanners.schema import GrypeMatch, GrypeReport, present
+    from hardening.scanners.schema import RAW_LIST, GrypeMatch, GrypeReport, present
 
     report = codec.decode(data, GrypeReport)
     descriptor = report.descriptor
@@ -317,7 +337,7 @@ def parse_grype_json(data: bytes, source: str = "") -> ParsedReport | None:
         return None
     if str(descriptor.get("name", "grype")).lower() != "grype":
         return None
-    matches = codec.decode(report.matches, list[msgspec.Raw] | None)
+    matches = codec.decode(report.matches, RAW_LIST)
     read = codec.decoder(GrypeMatch)  # one at a time: the report is large
     findings: list[Finding] = []
     shared = _Shared()

@@ -30,7 +30,7 @@ from dataclasses import replace
 from operator import attrgetter
 
 from hardening import codec
-from hardening.model import Epss, Finding, FixStatus, Kev, Kind, Package, Severity, sort_key
+from hardening.model import Cvss, Epss, Finding, FixStatus, Kev, Kind, Package, Severity, sort_key
 from hardening.scanners import registry
 from hardening.scanners.common import package_key
 
@@ -133,7 +133,27 @@ def _rating(
     return rated, FixStatus.FIXED if fixed else status
 
 
-def _combine(group: list[Finding], ranks: Ranks) -> Finding:
+Shared = tuple[tuple[str, ...], tuple[Cvss, ...], tuple[str, ...]]
+
+
+def _shared(group: list[Finding], rule_id: str, memo: dict[tuple[object, ...], Shared]) -> Shared:
+    """The group's aliases, CVSS and references, united. The parsers hand every finding of a
+    CVE the same tuples, so each distinct combination is united once (by the tuples' identity:
+    they live as long as the findings that hold them, for the whole merge)."""
+    key = (rule_id, *[id(part) for f in group for part in (f.aliases, f.cvss, f.references)])
+    found = memo.get(key)
+    if found is None:
+        upper = rule_id.upper()
+        aliases = tuple(dict.fromkeys(a for f in group for a in f.aliases if a.upper() != upper))
+        cvss = tuple(sorted({c for f in group for c in f.cvss}, key=_CVSS_ORDER))
+        references = tuple(dict.fromkeys(r for f in group for r in f.references))
+        found = memo[key] = (aliases, cvss, references)
+    return found
+
+
+def _combine(
+    group: list[Finding], ranks: Ranks, memo: dict[tuple[object, ...], Shared]
+) -> Finding:
     if len(group) == 1:
         return group[0]
     group.sort(key=lambda f: _tool_rank(f, ranks))
@@ -144,10 +164,7 @@ def _combine(group: list[Finding], ranks: Ranks) -> Finding:
     package = _package(group)
     rated, status = _rating(group, severity, package.fixed_version, ranks)
     rule_id = first.rule_id
-    aliases = tuple(
-        dict.fromkeys(a for f in group for a in f.aliases if a.upper() != rule_id.upper())
-    )
-    cvss = sorted({c for f in group for c in f.cvss}, key=_CVSS_ORDER)
+    aliases, cvss, references = _shared(group, rule_id, memo)
     # Built directly rather than with dataclasses.replace: this runs once per merged pair.
     return Finding(
         rule_id=rule_id,
@@ -160,7 +177,7 @@ def _combine(group: list[Finding], ranks: Ranks) -> Finding:
         location=next((f.location for f in group if f.location.layer), first.location),
         tools=tuple(tools),
         tool_severities=tuple(sorted(severities.items())),
-        references=tuple(dict.fromkeys(r for f in group for r in f.references)),
+        references=references,
         aliases=aliases,
         checklist=first.checklist,
         fix=first.fix,
@@ -169,7 +186,7 @@ def _combine(group: list[Finding], ranks: Ranks) -> Finding:
         properties=_properties(group, severities),
         fix_status=status,
         severity_source=rated.severity_source,
-        cvss=tuple(cvss),
+        cvss=cvss,
         kev=next((f.kev for f in group if f.kev is not None), None),
         epss=newest_epss(f.epss for f in group),
     )
@@ -271,6 +288,6 @@ def _merge(findings: Iterable[Finding]) -> list[Finding]:
     groups: dict[Triple, list[Finding]] = {}
     for finding in _fold_advisories(vulns):
         groups.setdefault(identity(finding), []).append(finding)
-    ranks = _ranks()
-    merged = spread_exploit_marks([_combine(group, ranks) for group in groups.values()])
+    ranks, memo = _ranks(), dict[tuple[object, ...], Shared]()
+    merged = spread_exploit_marks([_combine(group, ranks, memo) for group in groups.values()])
     return sorted([*merged, *fold_secrets(others)], key=sort_key)

@@ -16,6 +16,7 @@ import msgspec
 UNSET = msgspec.UNSET
 NULL = msgspec.Raw(b"null")
 ABSENT = msgspec.Raw()  # a key the document does not have (``null`` is b"null")
+RAW_LIST = list[msgspec.Raw] | None  # a list whose items are read one at a time
 
 
 def raw_bytes(raw: msgspec.Raw) -> bytes:
@@ -94,7 +95,7 @@ class GrypeArtifact(msgspec.Struct):
 
 
 class GrypeMatch(msgspec.Struct):
-    vulnerability: GrypeVulnerability | None = None
+    vulnerability: msgspec.Raw = ABSENT  # read into a GrypeVulnerability once per distinct one
     artifact: GrypeArtifact | None = None
     relatedVulnerabilities: msgspec.Raw = NULL
 
