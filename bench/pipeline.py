@@ -62,6 +62,7 @@ def _once(example: str, folder: Path) -> dict[str, float]:
     assert len(scanners) == 2, result.report.tool_runs
     return {
         "wall": wall, "build": stages.get("build", 0.0), "scanner_sum": sum(scanners),
+        "slowest": max(scanners),
         "scanners_stage": stages.get("scanners", 0.0), "probes": stages.get("runtime probes", 0.0),
     }  # fmt: skip
 
@@ -83,7 +84,9 @@ def run(runs: int = 5) -> list[Row]:
                     return statistics.median(values), min(values), max(values)
 
                 wall = series(lambda s: s["wall"])
-                overlap = series(lambda s: s["scanners_stage"] / s["scanner_sum"])
+                # Side by side, the stage lasts as long as the slowest scanner (plus the
+                # version probes); one after another, it would last their sum.
+                overlap = series(lambda s: s["scanners_stage"] / s["slowest"])
                 # Checks, SBOM and probes (with the grace period) run beside the scanners: what is
                 # left after the build and the scanner stage is the pipeline's own work.
                 rest = series(
@@ -112,8 +115,9 @@ def run(runs: int = 5) -> list[Row]:
                         None,
                     )
                 )
-                rows.append(Row("pipeline", f"examples/{example}: scanner stage / sum of scanners", "ratio", *overlap,
-                                "< 0.6 (they overlap)", overlap[0] < 0.6))  # fmt: skip
+                rows.append(Row("pipeline", f"examples/{example}: scanner stage / slowest scanner", "ratio", *overlap,
+                                "<= 1.10 (they overlap)", overlap[0] <= 1.10,
+                                "a warm cache: Trivy reads the engine (no export); the Grype stand-in exports the image itself"))  # fmt: skip
                 rows.append(Row("pipeline", f"examples/{example}: the rest, share of wall time without grace", "ratio", *rest,
                                 "< 0.10", rest[0] < 0.10, "export, and checks or probes beyond the scanners' time, merge, SARIF, report"))  # fmt: skip
         finally:
