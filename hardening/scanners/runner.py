@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hardening import processes
 from hardening.adapters.image_source import ImageSource
 from hardening.errors import HardeningError
 from hardening.model import Finding, Notification, RunStatus, ToolRun
@@ -36,10 +37,11 @@ class ScannerOutcome:
 
 
 def _version(executable: str, scanner: Scanner) -> str:
+    """The scanner's version as it reports it, or "" (a label only: never a failure)."""
     try:
-        out = subprocess.run(
-            [executable, *scanner.version_args], capture_output=True, text=True, timeout=30
-        ).stdout
+        _code, out, _err = processes.run(
+            [executable, *scanner.version_args], timeout=30, stdout=True
+        )
         data = json.loads(out)
         return str(data.get("Version") or data.get("version") or "")
     except (OSError, subprocess.TimeoutExpired, ValueError, AttributeError):
@@ -93,13 +95,16 @@ def _scan_one(
     executable = find_tool(scanner.executable)
     if not executable:
         return _missing(scanner, request)
-    version = _version(executable, scanner)
     cache, own = _folders(scanner.name, request, workdir)
     started = time.monotonic()
-    try:
-        output = scanner.scan(ScanJob(request, executable, source, own, cache))
-    except HardeningError as exc:  # the image could not be exported for it
-        output = ScanOutput(problem=exc.one_line())
+    # Its version is asked beside the scan, not before it: it only labels the run.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="version") as side:
+        asked = side.submit(_version, executable, scanner)
+        try:
+            output = scanner.scan(ScanJob(request, executable, source, own, cache))
+        except HardeningError as exc:  # the image could not be exported for it
+            output = ScanOutput(problem=exc.one_line())
+        version = asked.result()
     if output.package_list is not None and on_package_list is not None:
         on_package_list(output.package_list)
     notes = [Notification("warning", "scanners", w) for w in output.warnings]
