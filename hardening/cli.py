@@ -6,30 +6,22 @@ findings, 2 usage or configuration error, 3 a tool or infrastructure failure.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import signal
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
 
 from hardening import __version__
 from hardening.errors import ExitCode, HardeningError, UsageError
-from hardening.request import (
-    GATE_LEVELS,
-    ScanRequest,
-    check_build_inputs,
-    db_repositories,
-    load_policy,
-    parse_build_secret,
-    parse_key_values,
-    parse_scanners,
-    positive_seconds,
-)
-from hardening.settings import given_from_flags, resolve
+from hardening.settings import GATE_LEVELS
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (lint starts fast)
+if TYPE_CHECKING:
+    import argparse
+    from typing import Any, NoReturn
+
+    from hardening.request import ScanRequest
 
 EXIT_CODES_HELP = (
     "exit codes: 0 passed; 1 the gate failed on findings; 2 usage or configuration error; "
@@ -37,12 +29,13 @@ EXIT_CODES_HELP = (
 )
 
 
-def _add_output_options(parser: argparse.ArgumentParser) -> None:
+def _add_output_options(parser: argparse.ArgumentParser, described: bool = True) -> None:
     parser.add_argument("--sarif", metavar="PATH", help="write the SARIF file here")
     parser.add_argument("--summary", metavar="PATH", help="write the Markdown summary here")
     parser.add_argument(
         "--output", action="append", default=[], metavar="FORMAT=PATH",
-        help="also write this format (repeatable): " + ", ".join(output_formats()),
+        help="also write this format (repeatable): " + ", ".join(output_formats())
+        if described else None,
     )  # fmt: skip
 
 
@@ -186,6 +179,8 @@ def _add_other_commands(sub: Any) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="hardening",
         description="Build, scan, check and probe a Docker image; write one SARIF file.",
@@ -203,17 +198,81 @@ def build_parser() -> argparse.ArgumentParser:
     lint = sub.add_parser(
         "lint", help="static checks only (Dockerfile, .dockerignore, compose); no Docker needed"
     )
-    lint.add_argument("paths", nargs="*", default=["."], help="Dockerfiles or folders")
-    lint.add_argument("--compose-file", metavar="PATH")
-    lint.add_argument("--target", default="")
-    lint.add_argument("--workspace", metavar="DIR")
-    _add_gate_options(lint)
-    _add_output_options(lint)
+    add_lint_arguments(lint)
     _add_other_commands(sub)
     from hardening.recommend_command import add_parser
 
     add_parser(sub, _add_scanner_options)
     return parser
+
+
+def add_lint_arguments(lint: argparse.ArgumentParser, described: bool = True) -> None:
+    lint.add_argument("paths", nargs="*", default=["."], help="Dockerfiles or folders")
+    lint.add_argument("--compose-file", metavar="PATH")
+    lint.add_argument("--target", default="")
+    lint.add_argument("--workspace", metavar="DIR")
+    _add_gate_options(lint)
+    _add_output_options(lint, described)
+
+
+# What ``hardening lint`` sets besides its paths when no option is given (a test keeps this
+# equal to what the parser gives).
+LINT_DEFAULTS: dict[str, object] = {
+    "compose_file": None, "target": "", "workspace": None, "fail_on": None,
+    "fail_on_kinds": None, "fail_on_scope": None, "config": None, "sarif": None,
+    "summary": None,
+}  # fmt: skip
+
+
+def lint_only(argv: Sequence[str]) -> argparse.Namespace | None:
+    """What the full parser gives ``hardening lint ...``, without building the parsers of every
+    command (or naming the scanners and formats their help lists); None for another command,
+    for help and for a usage error, which the full parser then says. Paths alone, the common
+    case, need no parser at all."""
+    if not argv or argv[0] != "lint":
+        return None
+    words = list(argv[1:])
+    if not any(word.startswith("-") for word in words):  # only positional arguments
+        # argparse's Namespace is a SimpleNamespace in all but name: argparse is not loaded
+        namespace: argparse.Namespace = SimpleNamespace(  # type: ignore[assignment]
+            command="lint", paths=words or ["."], output=[], **LINT_DEFAULTS
+        )
+        return namespace
+    return _lint_parsed(words)
+
+
+def _lint_parsed(words: list[str]) -> argparse.Namespace | None:
+    """``hardening lint``'s own parser, which never prints: help, an error or an argument it
+    does not know (the full parser reports those with its own usage line) give None."""
+    import argparse
+
+    class Unusual(Exception):
+        pass
+
+    class Unshown(argparse.HelpFormatter):
+        def __init__(self, prog: str) -> None:
+            super().__init__(prog, width=80)  # never printed: the terminal is not asked
+
+    class LintOnly(argparse.ArgumentParser):
+        def print_help(self, file: Any = None) -> NoReturn:
+            raise Unusual
+
+        def error(self, message: str) -> NoReturn:
+            raise Unusual
+
+        def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+            raise Unusual
+
+    parser = LintOnly(prog="hardening lint", formatter_class=Unshown)
+    add_lint_arguments(parser, described=False)
+    try:
+        args, extra = parser.parse_known_args(words)
+    except Unusual:
+        return None
+    if extra:
+        return None
+    args.command = "lint"
+    return args
 
 
 def _workspace(value: str | None) -> Path:
@@ -225,6 +284,8 @@ def _workspace(value: str | None) -> Path:
 
 def _image_inputs(args: argparse.Namespace) -> tuple[Path | None, Path | None, Path | None]:
     """(context, Dockerfile, image archive), checked."""
+    from hardening.request import check_build_inputs
+
     if args.images:  # several images: each one's context and Dockerfile come from --images
         return None, None, None
     if args.image and args.image_archive:
@@ -262,6 +323,8 @@ def _outputs(args: argparse.Namespace) -> tuple[tuple[str, Path], ...]:
 
 
 def _scanner_fields(args: argparse.Namespace) -> tuple[dict[str, Any], tuple[tuple[str, str], ...]]:
+    from hardening.request import db_repositories, parse_scanners, positive_seconds
+
     trivy_db, trivy_db_source = db_repositories(
         ",".join(args.trivy_db_repository), "TRIVY_DB_REPOSITORY", os.environ
     )
@@ -294,6 +357,11 @@ def _scanner_fields(args: argparse.Namespace) -> tuple[dict[str, Any], tuple[tup
 
 
 def scan_request_from_args(args: argparse.Namespace) -> ScanRequest:
+    from dataclasses import replace
+
+    from hardening.request import ScanRequest, load_policy, parse_build_secret, parse_key_values
+    from hardening.settings import given_from_flags, resolve
+
     workspace = _workspace(args.workspace)
     context, dockerfile, archive = _image_inputs(args)
     compose = Path(args.compose_file) if args.compose_file else None
@@ -320,6 +388,8 @@ def scan_request_from_args(args: argparse.Namespace) -> ScanRequest:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
+    import signal
+
     request = scan_request_from_args(args)
     from hardening.pipeline import run_scan
 
@@ -359,6 +429,8 @@ def cmd_probe(args: argparse.Namespace) -> int:
     result = probe_image(client, args.image, options)
     findings = judge(result, options, None)
     if args.json:
+        import json
+
         print(json.dumps(result.to_json(), indent=2, sort_keys=True))
     else:
         from hardening.probes import format_result
@@ -382,6 +454,8 @@ def cmd_recommend(args: argparse.Namespace) -> int:
 
 
 def cmd_rules(args: argparse.Namespace) -> int:
+    import json
+
     from hardening.pipeline import all_rule_docs
 
     docs = all_rule_docs()
@@ -445,11 +519,14 @@ COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse already printed one usage line and the error
-        return int(exc.code) if isinstance(exc.code, int) else int(ExitCode.USAGE)
+    # `hardening lint FILE` is parsed without building every command's parser (it starts fast)
+    args = lint_only(sys.argv[1:] if argv is None else argv)
+    if args is None:
+        parser = build_parser()
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exc:  # argparse already printed one usage line and the error
+            return int(exc.code) if isinstance(exc.code, int) else int(ExitCode.USAGE)
     try:
         return COMMANDS[args.command](args)
     except HardeningError as exc:

@@ -5,13 +5,21 @@ Kept free of the docker and GitHub libraries so it starts fast and runs where no
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from hardening.errors import UsageError
 from hardening.gate import decide
-from hardening.model import Finding, Report, RunStatus, StageResult, sort_key
-from hardening.request import load_policy, relpath
+from hardening.model import Finding, sort_key
+from hardening.policy import apply_policy, load_policy
+from hardening.settings import given_from_flags, resolve
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (lint starts fast)
+if TYPE_CHECKING:
+    import argparse
+
+    from hardening.gate import GateResult
+    from hardening.model import Report
+    from hardening.settings import Settings
 
 COMPOSE_SUFFIXES = (".yml", ".yaml")
 
@@ -58,9 +66,11 @@ def lint_findings(args: argparse.Namespace, workspace: Path) -> tuple[list[Findi
 
 def lint_targets(args: argparse.Namespace) -> list[tuple[str, Path]]:
     """--sarif and --summary (aliases) and every --output FORMAT=PATH, checked up front."""
-    from hardening.outputs import parse_output
+    targets: list[tuple[str, Path]] = []
+    if args.output:
+        from hardening.outputs import parse_output
 
-    targets = [parse_output(spec) for spec in args.output]
+        targets = [parse_output(spec) for spec in args.output]
     if args.sarif:
         targets.insert(0, ("sarif", Path(args.sarif)))
     if args.summary:
@@ -70,9 +80,6 @@ def lint_targets(args: argparse.Namespace) -> list[tuple[str, Path]]:
 
 def run_lint(args: argparse.Namespace) -> int:
     """The same settings, policy and gate as ``scan``, over the static checks."""
-    from hardening.policy import apply_policy
-    from hardening.settings import given_from_flags, resolve
-
     workspace = Path(args.workspace).resolve() if args.workspace else Path.cwd().resolve()
     targets = lint_targets(args)  # usage errors first, before anything runs
     config = load_policy(Path(args.config) if args.config else None, workspace, bool(args.config))
@@ -84,19 +91,29 @@ def run_lint(args: argparse.Namespace) -> int:
     _print(findings, notes)
     gate = decide(findings, (), settings.gate_policy())
     if targets:
-        report = Report(
-            findings=tuple(findings),
-            stages=(StageResult("hardening checks", RunStatus.OK),),
-            category="docker-hardening/lint/",
-            dockerfile=",".join(
-                relpath(Path(p), workspace) for p in args.paths if Path(p).is_file()
-            ),
-            settings=settings.in_force(),
-            verdict=gate.verdict(),
-        )
-        write_outputs(report, targets, workspace)
+        write_outputs(_report(args, findings, settings, gate, workspace), targets, workspace)
     print(f"{len(findings)} finding(s); {gate.reason}")
     return int(gate.exit_code)
+
+
+def _report(
+    args: argparse.Namespace,
+    findings: list[Finding],
+    settings: Settings,
+    gate: GateResult,
+    workspace: Path,
+) -> Report:
+    from hardening.model import Report, RunStatus, StageResult
+    from hardening.request import relpath
+
+    return Report(
+        findings=tuple(findings),
+        stages=(StageResult("hardening checks", RunStatus.OK),),
+        category="docker-hardening/lint/",
+        dockerfile=",".join(relpath(Path(p), workspace) for p in args.paths if Path(p).is_file()),
+        settings=settings.in_force(),
+        verdict=gate.verdict(),
+    )
 
 
 def _print(findings: list[Finding], notes: list[str]) -> None:

@@ -9,10 +9,48 @@ from __future__ import annotations
 
 import enum
 import functools
-import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (lint starts fast)
+if TYPE_CHECKING:  # named here, defined in model_run
+    from typing import Any
+
+    from hardening.model_run import BaseCandidate as BaseCandidate
+    from hardening.model_run import BaseRecommendation as BaseRecommendation
+    from hardening.model_run import Comparison as Comparison
+    from hardening.model_run import Cvss as Cvss
+    from hardening.model_run import Epss as Epss
+    from hardening.model_run import ExploitData as ExploitData
+    from hardening.model_run import ImageInfo as ImageInfo
+    from hardening.model_run import ImageMeasure as ImageMeasure
+    from hardening.model_run import Kev as Kev
+    from hardening.model_run import LayerInfo as LayerInfo
+    from hardening.model_run import Package as Package
+    from hardening.model_run import PublishOutcome as PublishOutcome
+    from hardening.model_run import Report as Report
+    from hardening.model_run import RuntimeFacts as RuntimeFacts
+    from hardening.model_run import SbomFacts as SbomFacts
+    from hardening.model_run import SignatureCheck as SignatureCheck
+    from hardening.model_run import StageResult as StageResult
+
+# Defined in ``hardening.model_run`` and named here as well, made on first use: reading and
+# judging the findings of a Dockerfile (``hardening lint``) needs none of them.
+RUN_TYPES = frozenset({
+    "BaseCandidate", "BaseRecommendation", "Comparison", "Cvss", "Epss", "ExploitData",
+    "ImageInfo", "ImageMeasure", "Kev", "LayerInfo", "Package", "PublishOutcome", "Report",
+    "RuntimeFacts", "SbomFacts", "SignatureCheck", "StageResult",
+})  # fmt: skip
+
+
+def __getattr__(name: str) -> object:
+    if name not in RUN_TYPES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from hardening import model_run
+
+    value: object = getattr(model_run, name)
+    globals()[name] = value  # asked for once: later lookups find it here
+    return value
 
 
 class Severity(enum.Enum):
@@ -211,16 +249,6 @@ _FIX_STATUS_LABELS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Cvss:
-    """One source's CVSS assessment of a vulnerability (NVD, the distribution, GHSA, ...)."""
-
-    source: str
-    version: str  # "2.0", "3.1", "4.0", ...
-    vector: str = ""
-    score: float | None = None
-
-
 @functools.cache  # a handful of names, asked for once per CVSS entry of every finding
 def normalize_source(source: str) -> str:
     """One name per data source, as both tools spell it (nvd@nist.gov, github, ghsa)."""
@@ -229,44 +257,11 @@ def normalize_source(source: str) -> str:
     return {"nist": "nvd", "github": "ghsa", "nvd.nist.gov": "nvd"}.get(key, key)
 
 
-@dataclass(frozen=True, slots=True)
-class Kev:
-    """On CISA's Known Exploited Vulnerabilities catalog: exploited in the wild."""
-
-    date_added: str = ""  # YYYY-MM-DD
-    due_date: str = ""  # CISA's remediation deadline for US federal agencies
-    ransomware: str = ""  # knownRansomwareCampaignUse: "Known" or "Unknown"
-    source: str = ""  # "grype" (its report), or "CISA KEV catalog 2025.08.25"
-
-
-@dataclass(frozen=True, slots=True)
-class Epss:
-    """FIRST's Exploit Prediction Scoring System: the probability of exploitation in the next
-    30 days (``score``), and the share of all scored CVEs at or below it (``percentile``)."""
-
-    score: float
-    percentile: float
-    date: str = ""  # the date of the scores, YYYY-MM-DD
-    source: str = ""  # "grype" (its report), or "EPSS scores of 2026-09-29"
-
-
 class Kind(enum.Enum):
     VULNERABILITY = "vulnerability"
     SECRET = "secret"
     MISCONFIGURATION = "misconfiguration"
     RUNTIME = "runtime"
-
-
-@dataclass(frozen=True, slots=True)
-class Package:
-    """The software a vulnerability was found in."""
-
-    name: str
-    version: str = ""
-    fixed_version: str = ""
-    type: str = ""  # ecosystem as the scanner names it: deb, apk, python, npm, gobinary, ...
-    purl: str = ""
-    path: str = ""  # where in the image the package lives, when the scanner says
 
 
 @dataclass(frozen=True, slots=True)
@@ -350,7 +345,8 @@ class Finding:
         else:
             key = dict(self.properties).get("key", "")
             parts = [self.rule_id, self.location.path, self.location.image_path, key]
-        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+        digest: str = (_SHA256 or _sha256())("\x1f".join(parts).encode()).hexdigest()
+        return digest[:32]
 
     @property
     def unfixed(self) -> bool:
@@ -401,6 +397,18 @@ class Finding:
 
     def property(self, name: str, default: str = "") -> str:
         return dict(self.properties).get(name, default)
+
+
+_SHA256: Callable[[bytes], Any] | None = None
+
+
+def _sha256() -> Callable[[bytes], Any]:
+    """hashlib's SHA-256, imported on the first fingerprint (OpenSSL takes a while to load)."""
+    global _SHA256
+    import hashlib
+
+    _SHA256 = hashlib.sha256
+    return _SHA256
 
 
 def sort_key(finding: Finding) -> tuple[int, float, int, int, float, str, str]:
@@ -457,46 +465,6 @@ class Notification:
 
 
 @dataclass(frozen=True, slots=True)
-class StageResult:
-    name: str
-    status: RunStatus
-    detail: str = ""
-    duration_s: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class LayerInfo:
-    diff_id: str
-    created_by: str = ""  # the history entry that made this layer
-    created: str = ""  # ISO-8601 creation time from the history
-    size: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class ImageInfo:
-    """What the pipeline knows about the image it scanned."""
-
-    reference: str
-    image_id: str = ""
-    repo_digests: tuple[str, ...] = ()
-    size: int = 0
-    os: str = ""
-    architecture: str = ""
-    config: Mapping[str, Any] = field(default_factory=dict)
-    layers: tuple[LayerInfo, ...] = ()
-    history: tuple[Mapping[str, Any], ...] = ()
-    archive: str = ""  # path of the exported docker-archive, when one was written
-    built: bool = False  # built by this run (versus taken as it was)
-
-    @property
-    def digest(self) -> str:
-        for entry in self.repo_digests:
-            if "@" in entry:
-                return entry.split("@", 1)[1]
-        return ""
-
-
-@dataclass(frozen=True, slots=True)
 class GateVerdict:
     """The gate's decision as the reports show it."""
 
@@ -505,43 +473,6 @@ class GateVerdict:
     incomplete: bool = False  # something did not run or complete: exit 3
     exit_code: int = 0
     blocking: tuple[str, ...] = ()  # fingerprints of the findings that failed the gate
-
-
-@dataclass(frozen=True, slots=True)
-class ExploitData:
-    """Where this run's KEV and EPSS marks came from, and what could not be had."""
-
-    kev: str = ""  # "CISA KEV catalog 2025.08.25, fetched 2026-11-30"; "" when none was read
-    epss: str = ""  # "EPSS scores of 2026-09-29 (model v2026.06.15)"
-    problems: tuple[str, ...] = ()  # a source that could not be reached, or is too old
-
-
-@dataclass(frozen=True, slots=True)
-class RuntimeFacts:
-    """What running the image showed, as the reports need it."""
-
-    uid: int | None = None
-    user_name: str = ""
-    seccomp: int | None = None
-    observed_by: str = ""
-    trial_passed: bool = False
-    trial_broken_by: str = ""
-    trial_no_new_privs: bool | None = None
-    recommended_flags: tuple[str, ...] = ()
-    compose_snippet: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class SbomFacts:
-    """The SBOM written beside the SARIF file, or why none was."""
-
-    path: str = ""
-    tool: str = ""
-    tool_version: str = ""
-    format: str = ""
-    packages: int = 0
-    by_type: tuple[tuple[str, int], ...] = ()
-    error: str = ""
 
 
 class SignatureOutcome(enum.Enum):
@@ -558,192 +489,8 @@ class SignatureOutcome(enum.Enum):
         return self in (SignatureOutcome.VERIFIED, SignatureOutcome.NOT_REQUIRED)
 
 
-@dataclass(frozen=True, slots=True)
-class SignatureCheck:
-    """One image checked against the signature policy: a base image (its FROM line) or the
-    scanned image (line 0). ``detail`` says who signed, or why it did not verify."""
-
-    image: str  # the reference as written
-    digest: str  # the digest whose signatures were checked
-    policy: str  # the policy entry that applied: its pattern and where it is written
-    requirement: str  # "key keys/cosign.pub", "keyless: identity ... from issuer ..."
-    signature: SignatureOutcome
-    detail: str = ""
-    line: int = 0  # the FROM line; 0 for the scanned image
-    provenance: SignatureOutcome = SignatureOutcome.NOT_REQUIRED
-    provenance_detail: str = ""
-
-    @property
-    def passed(self) -> bool:
-        return self.signature.passed and self.provenance.passed
-
-
-@dataclass(frozen=True, slots=True)
-class PublishOutcome:
-    """What reporting to GitHub did: a comment posted or updated, a check run, or why not."""
-
-    target: str  # "pull-request comment", "check run"
-    done: bool
-    detail: str
-
-
-@dataclass(frozen=True, slots=True)
-class Comparison:
-    """What this pull request changes: the findings compared with its base commit's.
-
-    ``compared`` is False when the base could not be had, built or scanned (``reason`` says
-    why); every finding then counts as new. Fixed findings are the base's that are gone; they
-    are never results of this run (they would open alerts), only listed.
-    """
-
-    base: str  # what was compared with: "base commit 1a2b3c4", "baseline file x.sarif"
-    compared: bool
-    reason: str = ""
-    new: int = 0
-    unchanged: int = 0
-    fixed: tuple[Finding, ...] = ()
-    scope_new_only: bool = False  # the gate counts only new findings
-    new_by_severity: tuple[tuple[Severity, int], ...] = ()
-    fixed_count: int | None = None  # when only a count is known (a baseline SARIF file)
-
-    @property
-    def gone(self) -> int:
-        return len(self.fixed) if self.fixed_count is None else self.fixed_count
-
-    @property
-    def line(self) -> str:
-        """"+3 new (1 high), -5 fixed, 40 unchanged"."""
-        worst = [
-            f"{n} {severity.value}"
-            for severity, n in sorted(self.new_by_severity, key=lambda p: -p[0].rank)
-            if n and severity >= Severity.HIGH
-        ]
-        new = f"+{self.new} new" + (f" ({', '.join(worst)})" if worst else "")
-        return f"{new}, -{self.gone} fixed, {self.unchanged} unchanged"
-
-
 # The informational finding that carries the recommended base image's FROM line (never gating).
 BASE_RECOMMENDATION_RULE = "DH-B601"
-
-
-@dataclass(frozen=True, slots=True)
-class ImageMeasure:
-    """One image pulled and scanned in this run for the base-image recommendation: every
-    figure measured, none looked up. ``problem`` says why it could not be measured."""
-
-    reference: str  # as a FROM line names it, without the digest
-    digest: str = ""
-    counts: tuple[tuple[Severity, int], ...] = ()  # vulnerabilities by severity
-    fixable_critical: int = 0
-    fixable_high: int = 0
-    size: int = 0  # bytes, uncompressed, as the engine holds it
-    packages: int | None = None  # OS packages in its package database; None: no database read
-    os: str = ""  # its os-release name ("Distroless", "Debian GNU/Linux 12 (bookworm)")
-    os_id: str = ""  # its os-release ID and VERSION_ID ("debian 12")
-    eol: str = ""  # end of security support (YYYY-MM-DD) from the OS end-of-life table
-    eol_passed: bool = False
-    shells: tuple[str, ...] = ()
-    package_managers: tuple[str, ...] = ()
-    user: str = ""  # the default user; "" is root
-    problem: str = ""
-
-    def count(self, severity: Severity) -> int:
-        return dict(self.counts).get(severity, 0)
-
-    @property
-    def critical_high(self) -> int:
-        return self.count(Severity.CRITICAL) + self.count(Severity.HIGH)
-
-
-@dataclass(frozen=True, slots=True)
-class BaseCandidate:
-    """A candidate base image, measured, with what changes against the current base."""
-
-    measure: ImageMeasure
-    why: str  # "newer patch version", "smaller variant", "minimal alternative", ...
-    from_line: str  # the exact replacement FROM line, pinned by digest
-    changes: tuple[str, ...] = ()  # "-12 high", "-240 packages", "-700 MB", "no shell"
-    notes: tuple[str, ...] = ()  # compatibility: musl, no shell, a major version change
-
-
-@dataclass(frozen=True, slots=True)
-class BaseRecommendation:
-    """A better base image for the final stage, measured in this run (opt-in); informational,
-    it never changes the verdict. ``note`` says in one line why nothing was recommended."""
-
-    base: str  # the base image as the final stage names it, ARGs substituted
-    path: str = ""  # the Dockerfile
-    line: int = 0  # its FROM line
-    current: ImageMeasure | None = None
-    candidates: tuple[BaseCandidate, ...] = ()  # measured, best first
-    unmeasured: tuple[tuple[str, str], ...] = ()  # (reference, why it was not measured)
-    recommended: bool = False  # the first candidate measured better than the current base
-    note: str = ""
-    scanners: tuple[str, ...] = ()
-    duration_s: float = 0.0
-
-    @property
-    def best(self) -> BaseCandidate | None:
-        return self.candidates[0] if self.recommended and self.candidates else None
-
-
-@dataclass(frozen=True, slots=True)
-class Report:
-    """Everything one run produced, handed to the formatters and the gate."""
-
-    findings: tuple[Finding, ...]
-    tool_runs: tuple[ToolRun, ...] = ()
-    stages: tuple[StageResult, ...] = ()
-    notifications: tuple[Notification, ...] = ()
-    image: ImageInfo | None = None
-    dockerfile: str = ""  # repository-relative
-    context: str = ""
-    category: str = ""
-    settings: tuple[tuple[str, str], ...] = ()  # settings in force, for the summary
-    verdict: GateVerdict | None = None
-    runtime: RuntimeFacts | None = None
-    sbom: SbomFacts | None = None
-    checklist: tuple[tuple[str, str], ...] = ()  # item -> evidence of the checks that ran
-    details: tuple[tuple[str, str], ...] = ()  # (stage, long text such as a log tail)
-    publishing: tuple[PublishOutcome, ...] = ()
-    baseline: tuple[tuple[str, int], ...] = ()  # new / unchanged / fixed counts
-    scanners: tuple[str, ...] = ()  # the scanners checklist item C15 expects to have run
-    exploit_data: ExploitData | None = None  # the KEV and EPSS sources of this run
-    signatures: tuple[SignatureCheck, ...] = ()  # each image the signature policy covered
-    signatures_configured: bool = False  # the policy file asks for signature checks
-    comparison: Comparison | None = None  # what this pull request changes, when compared
-    base_recommendation: BaseRecommendation | None = None  # recommend-base: a better base
-    parts: tuple[Report, ...] = ()  # several images in one run: each image's own report
-
-    def scanner_runs(self) -> tuple[ToolRun, ...]:
-        """One run per scanner, in the order they were asked for."""
-        seen: dict[str, ToolRun] = {}
-        for run in self.tool_runs:
-            if run.scanner and run.name not in seen:
-                seen[run.name] = run
-        return tuple(seen.values())
-
-    def scanner_names(self) -> tuple[str, ...]:
-        """Every scanner of this report: expected, run, or named by a finding."""
-        names = [*self.scanners, *(r.name for r in self.scanner_runs())]
-        names += [t for f in self.findings for t in f.tools if t not in NOT_SCANNERS]
-        return tuple(dict.fromkeys(names))
-
-    def scanner_title(self, name: str) -> str:
-        run = next((r for r in self.scanner_runs() if r.name == name), None)
-        return run.title if run is not None else name[:1].upper() + name[1:]
-
-    def active(self) -> tuple[Finding, ...]:
-        return tuple(f for f in self.findings if not f.suppressed)
-
-    def counts_by_severity(self, include_suppressed: bool = False) -> dict[Severity, int]:
-        counts = {severity: 0 for severity in SEVERITIES_DESCENDING}
-        for finding in self.findings if include_suppressed else self.active():
-            counts[finding.severity] += 1
-        return counts
-
-    def failed_tools(self) -> tuple[ToolRun, ...]:
-        return tuple(run for run in self.tool_runs if run.status is RunStatus.FAILED)
 
 
 def highest(severities: Iterable[Severity]) -> Severity:

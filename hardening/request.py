@@ -12,13 +12,32 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hardening.errors import UsageError
 from hardening.model import Kind, Severity
-from hardening.policy.config import Config
-from hardening.settings import Settings
+from hardening.policy import load_policy as load_policy
+from hardening.settings import GATE_LEVELS as GATE_LEVELS
+from hardening.settings import parse_fail_on as parse_fail_on
+from hardening.settings import parse_kinds as parse_kinds
+from hardening.settings import parse_scope as parse_scope
+from hardening.settings import split_list as split_list
 
-GATE_LEVELS = ("critical", "high", "medium", "low", "none")
+if TYPE_CHECKING:
+    from hardening.policy.config import Config
+    from hardening.settings import Settings
+
+
+def _no_policy() -> Config:
+    from hardening.policy.config import Config
+
+    return Config()
+
+
+def _default_settings() -> Settings:
+    from hardening.settings import Settings
+
+    return Settings()
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +80,8 @@ class ScanRequest:
     category: str = ""
     keep_image: bool = False  # keep the temporary tag of the built image (user -t tags always stay)
     extra: dict[str, str] = field(default_factory=dict)
-    config: Config = field(default_factory=Config)
-    settings: Settings = field(default_factory=Settings)  # the gate and run settings in force
+    config: Config = field(default_factory=_no_policy)
+    settings: Settings = field(default_factory=_default_settings)  # the gate and settings in force
     sbom_format: str = "cyclonedx"  # cyclonedx, spdx or none
     sbom_path: Path | None = None  # default: beside the SARIF file
     # More outputs, (format name, path): --output FORMAT=PATH, and --gitlab-report.
@@ -132,41 +151,6 @@ def relpath(path: Path, root: Path) -> str:
         return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
         return os.path.relpath(path.resolve(), root.resolve()).replace(os.sep, "/")
-
-
-def parse_fail_on(value: str) -> Severity | None:
-    text = value.strip().lower()
-    if text not in GATE_LEVELS:
-        raise UsageError(
-            f"fail-on must be one of {', '.join(GATE_LEVELS)}, not {value!r}",
-            "set fail-on to a severity such as high",
-        )
-    return None if text == "none" else Severity(text)
-
-
-def parse_scope(value: str | None) -> str | None:
-    if value is None:
-        return None
-    scope = value.strip().lower()
-    if scope not in ("all", "new"):
-        raise UsageError(
-            f"fail-on-scope must be all or new, not {value!r}",
-            "use all (every finding counts) or new (only what the change introduces)",
-        )
-    return scope
-
-
-def parse_kinds(value: str) -> frozenset[Kind]:
-    kinds = set()
-    for item in split_list(value):
-        try:
-            kinds.add(Kind(item.lower()))
-        except ValueError:
-            valid = ", ".join(k.value for k in Kind)
-            raise UsageError(
-                f"unknown finding kind {item!r} in fail-on-kinds", f"use any of: {valid}"
-            ) from None
-    return frozenset(kinds)
 
 
 def parse_scanners(value: str) -> tuple[str, ...]:
@@ -248,13 +232,6 @@ def db_repositories(
     return (), "default"
 
 
-def split_list(value: str) -> list[str]:
-    """Split a comma- or newline-separated input, as GitHub users write lists in YAML."""
-    return [
-        item.strip() for chunk in value.splitlines() for item in chunk.split(",") if item.strip()
-    ]
-
-
 def check_build_inputs(context: Path, dockerfile: Path) -> None:
     if not context.is_dir():
         raise UsageError(
@@ -266,28 +243,3 @@ def check_build_inputs(context: Path, dockerfile: Path) -> None:
             f"Dockerfile {dockerfile} does not exist",
             "pass --dockerfile PATH, or put a Dockerfile in the context folder",
         )
-
-
-def load_policy(path: Path | None, workspace: Path, explicit: bool) -> Config:
-    """The policy file, validated now (usage errors stop the run before anything is written)."""
-    from hardening.policy.config import load_config
-
-    target = path if path is not None else workspace / ".hardening.yml"
-    if not target.is_absolute():
-        target = workspace / target
-    config = load_config(target, required=explicit)
-    from hardening.policy.ignores import repository_rules
-
-    repository_rules(workspace)  # .trivyignore(.yaml) and .grype.yaml, refused now if broken
-    if config.vex:
-        from hardening.policy.vex import load_vex
-
-        load_vex(config.vex, workspace)
-    if config.baseline_sarif:
-        from hardening.policy.baseline import baseline_fingerprints
-
-        try:
-            baseline_fingerprints(workspace / config.baseline_sarif)
-        except UsageError as exc:
-            raise UsageError(f"{config.path}: baseline: {exc.message}", exc.fix) from None
-    return config

@@ -10,15 +10,20 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
-from hardening.enrich.data import EPSS_URL, KEV_URL
 from hardening.errors import UsageError
-from hardening.gate import GatePolicy
 from hardening.model import Kind, Severity
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (lint starts fast)
 if TYPE_CHECKING:
+    from hardening.gate import GatePolicy
     from hardening.policy.config import Config
+
+# What fail-on accepts: a severity, or none (never fail on findings).
+GATE_LEVELS = ("critical", "high", "medium", "low", "none")
+# Where the exploit data is downloaded from unless a setting says otherwise (hardening.enrich).
+KEV_URL = "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json"
+EPSS_URL = "https://epss.empiricalsecurity.com/epss_scores-current.csv.gz"
 
 # name -> default; a name is what users write (flag without dashes, input, config key).
 DEFAULTS: dict[str, object] = {
@@ -42,6 +47,8 @@ ENVIRONMENT = {"kev-url": "HARDENING_KEV_URL", "epss-url": "HARDENING_EPSS_URL"}
 
 @dataclass(frozen=True, slots=True)
 class Settings:
+    """The settings in force for one run, with where each came from."""
+
     fail_on: Severity | None = Severity.HIGH  # None: never fail on findings
     fail_on_kinds: frozenset[Kind] = frozenset(Kind)
     thresholds: tuple[tuple[Kind, Severity | None], ...] = ()  # per kind, from the policy file
@@ -85,6 +92,8 @@ class Settings:
         return tuple(out)
 
     def gate_policy(self) -> GatePolicy:
+        from hardening.gate import GatePolicy
+
         return GatePolicy(
             fail_on=self.fail_on,
             kinds=self.fail_on_kinds,
@@ -156,11 +165,51 @@ def resolve(
     )
 
 
+def parse_fail_on(value: str) -> Severity | None:
+    text = value.strip().lower()
+    if text not in GATE_LEVELS:
+        raise UsageError(
+            f"fail-on must be one of {', '.join(GATE_LEVELS)}, not {value!r}",
+            "set fail-on to a severity such as high",
+        )
+    return None if text == "none" else Severity(text)
+
+
+def parse_scope(value: str | None) -> str | None:
+    if value is None:
+        return None
+    scope = value.strip().lower()
+    if scope not in ("all", "new"):
+        raise UsageError(
+            f"fail-on-scope must be all or new, not {value!r}",
+            "use all (every finding counts) or new (only what the change introduces)",
+        )
+    return scope
+
+
+def parse_kinds(value: str) -> frozenset[Kind]:
+    kinds = set()
+    for item in split_list(value):
+        try:
+            kinds.add(Kind(item.lower()))
+        except ValueError:
+            valid = ", ".join(k.value for k in Kind)
+            raise UsageError(
+                f"unknown finding kind {item!r} in fail-on-kinds", f"use any of: {valid}"
+            ) from None
+    return frozenset(kinds)
+
+
+def split_list(value: str) -> list[str]:
+    """Split a comma- or newline-separated input, as GitHub users write lists in YAML."""
+    return [
+        item.strip() for chunk in value.splitlines() for item in chunk.split(",") if item.strip()
+    ]
+
+
 def given_from_flags(flags: object) -> dict[str, object | None]:
     """The settings given as command-line flags (argparse's namespace), validated; None when
     not given. ``scan`` has more of them than ``lint``."""
-    from hardening.request import parse_fail_on, parse_kinds, parse_scope
-
     fail_on = getattr(flags, "fail_on", None)
     kinds = getattr(flags, "fail_on_kinds", None)
     given: dict[str, object | None] = {

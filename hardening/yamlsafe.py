@@ -17,7 +17,10 @@ Anything refused, unreadable or invalid raises :class:`YamlRefused` with the 1-b
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (lint starts fast)
+if TYPE_CHECKING:
+    from typing import Any
 
 MAX_BYTES = 1024 * 1024
 MAX_NODES = 200_000

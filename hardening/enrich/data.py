@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 
 from hardening.model import Epss, Kev
 
-KEV_URL = "https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json"
-EPSS_URL = "https://epss.empiricalsecurity.com/epss_scores-current.csv.gz"
 MAX_UNCOMPRESSED = 256 * 1024 * 1024  # the current EPSS file is about 12 MB uncompressed
 _META = re.compile(r"(model_version|score_date)\s*:\s*([^,\s]+)")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")

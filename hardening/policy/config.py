@@ -30,18 +30,20 @@ the line and the key, before anything runs.
 
 from __future__ import annotations
 
-import datetime
-import difflib
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from hardening.errors import UsageError
 from hardening.model import Kind, Severity
 from hardening.policy.recommend import RecommendPolicy, enabled, read_recommend
-from hardening.policy.signatures import SignaturePolicy, read_signatures
 from hardening.yamlsafe import YamlRefused, load_yaml_file
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (lint starts fast)
+if TYPE_CHECKING:
+    from typing import Any
+
+    from hardening.policy.ignores import Ignore
+    from hardening.policy.signatures import SignaturePolicy
 
 LEVELS = ("critical", "high", "medium", "low", "none")
 TOP_KEYS = (
@@ -54,19 +56,9 @@ PROBE_KEYS = ("enabled", "grace-period", "min-uid", "allowed-capabilities")
 
 
 @dataclass(frozen=True, slots=True)
-class Ignore:
-    id: str
-    reason: str
-    source: str  # file:line
-    package: str = ""
-    version: str = ""
-    path: str = ""
-    file: str = ""
-    expires: datetime.date | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class Config:
+    """The policy file, read and validated (empty when there is none)."""
+
     path: str = ""  # "" when no file was read
     values: dict[str, Any] = field(default_factory=dict)  # the settings the file sets
     thresholds: tuple[tuple[Kind, Severity | None], ...] = ()
@@ -121,6 +113,8 @@ class _Reader:
 
     def number(self, node: Any, key: Any) -> float:
         """A finite number, 0 or more (.inf, .nan, true and text are refused)."""
+        import math
+
         value = node[key]
         try:
             number = float(value) if isinstance(value, int | float) else math.nan
@@ -165,6 +159,8 @@ def _line(node: Any, key: Any) -> int:
 
 
 def _suggest(key: str, allowed: tuple[str, ...]) -> str:
+    import difflib
+
     close = difflib.get_close_matches(key, allowed, n=1)
     return f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(allowed)}"
 
@@ -308,10 +304,18 @@ def _baseline(reader: _Reader, document: Any) -> tuple[str, bool]:
 
 
 def _signatures(reader: _Reader, document: Any) -> tuple[SignaturePolicy, ...]:
-    return read_signatures(reader, document, _line) if "signatures" in document else ()
+    if "signatures" not in document:
+        return ()
+    from hardening.policy.signatures import read_signatures
+
+    return read_signatures(reader, document, _line)
 
 
 def _ignores(reader: _Reader, document: Any) -> list[Ignore]:
+    import datetime
+
+    from hardening.policy.ignores import Ignore
+
     entries = document["ignores"]
     if not isinstance(entries, list):
         raise reader.fail(

@@ -4,17 +4,32 @@ suppressed with its reason; an expired entry stops applying and is reported."""
 
 from __future__ import annotations
 
-import datetime
 import fnmatch
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hardening.errors import UsageError
 from hardening.model import Finding, FixStatus, Kind, Notification, Suppression
-from hardening.policy.config import Config, Ignore
-from hardening.scanners.common import purl_matches
+from hardening.policy.config import Config
 from hardening.yamlsafe import YamlRefused, load_yaml, read_text
+
+if TYPE_CHECKING:
+    import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Ignore:
+    """One entry of the policy file's ``ignores``."""
+
+    id: str
+    reason: str
+    source: str  # file:line
+    package: str = ""
+    version: str = ""
+    path: str = ""
+    file: str = ""
+    expires: datetime.date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +71,7 @@ def matches(rule: Rule, finding: Finding) -> bool:
         return False
     if rule.package_type and (pkg is None or pkg.type != rule.package_type):
         return False
-    if rule.purl and (pkg is None or not purl_matches(rule.purl, pkg.purl)):
+    if rule.purl and (pkg is None or not _purl_matches(rule.purl, pkg.purl)):
         return False
     inside = finding.location.image_path or (pkg.path if pkg else "")
     if rule.path and not _glob(rule.path, inside):
@@ -66,6 +81,12 @@ def matches(rule: Rule, finding: Finding) -> bool:
     if rule.fix_state and not _fix_state_matches(rule.fix_state, finding):
         return False
     return True
+
+
+def _purl_matches(pattern: str, purl: str) -> bool:
+    from hardening.scanners.common import purl_matches
+
+    return purl_matches(pattern, purl)
 
 
 def _fix_state_matches(state: str, finding: Finding) -> bool:
@@ -91,6 +112,8 @@ def _from_config(config: Config) -> list[Rule]:
 
 def _date(value: Any, where: str) -> datetime.date | None:
     """An expiry date; one that is not a real date is an error, never "no expiry"."""
+    import datetime
+
     if value is None or value == "":
         return None
     if isinstance(value, datetime.datetime):
@@ -203,6 +226,8 @@ def repository_rules(workspace: Path) -> list[Rule]:
     module names its own), applied here so their suppressions stay visible with a reason."""
     from hardening.scanners import registry
 
+    if not any((workspace / name).is_file() for name in registry.ignore_file_names()):
+        return []  # none here: no scanner module is loaded to read them
     rules: list[Rule] = []
     readers = [pair for scanner in registry.scanners().values() for pair in scanner.ignore_files]
     for name, reader in readers:
@@ -223,13 +248,17 @@ def repository_rules(workspace: Path) -> list[Rule]:
 
 
 def apply_ignores(
-    findings: list[Finding], config: Config, workspace: Path, today: datetime.date
+    findings: list[Finding], config: Config, workspace: Path, today: datetime.date | None = None
 ) -> tuple[list[Finding], list[Notification]]:
     rules = _from_config(config) + repository_rules(workspace)
+    if today is None and any(rule.expires is not None for rule in rules):
+        import datetime
+
+        today = datetime.date.today()
     notes = []
     active = []
     for rule in rules:
-        if rule.expires is not None and rule.expires < today:
+        if rule.expires is not None and today is not None and rule.expires < today:
             notes.append(
                 Notification(
                     "warning",

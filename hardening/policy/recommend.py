@@ -17,30 +17,34 @@ A section with options and no ``enabled`` turns the recommendation on.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Protocol
 
 KEYS = ("enabled", "max-candidates", "timeout", "alternatives", "mirrors")
 MAX_CANDIDATES = 4
 TIMEOUT_S = 300.0
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (lint starts fast)
+if TYPE_CHECKING:  # the policy file's reader, as this module uses it (for the type checker)
+    from pathlib import Path
+    from typing import Any, Protocol
 
-class _Reader(Protocol):
-    path: Path
+    class _Reader(Protocol):
+        path: Path
 
-    def fail(self, node: Any, key: Any, problem: str, fix: str) -> Exception: ...
+        def fail(self, node: Any, key: Any, problem: str, fix: str) -> Exception: ...
 
-    def mapping(self, node: Any, key: Any, allowed: tuple[str, ...] = ()) -> Any: ...
+        def mapping(self, node: Any, key: Any, allowed: tuple[str, ...] = ()) -> Any: ...
 
-    def flag(self, node: Any, key: Any) -> bool: ...
+        def flag(self, node: Any, key: Any) -> bool: ...
 
-    def number(self, node: Any, key: Any) -> float: ...
+        def number(self, node: Any, key: Any) -> float: ...
 
-    def strings(self, node: Any, key: Any) -> tuple[str, ...]: ...
+        def strings(self, node: Any, key: Any) -> tuple[str, ...]: ...
 
 
 @dataclass(frozen=True, slots=True)
 class RecommendPolicy:
+    """The options of the base-image recommendation."""
+
     max_candidates: int = MAX_CANDIDATES
     timeout_s: float = TIMEOUT_S
     alternatives: tuple[tuple[str, tuple[str, ...]], ...] = ()  # image name -> references

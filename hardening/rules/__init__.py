@@ -13,26 +13,30 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from hardening.errors import HardeningError
-from hardening.model import Finding, Notification, SignatureCheck, Suppression
+from hardening.model import Finding, Notification, Suppression
 from hardening.rules.base import LintContext
 from hardening.rules.registry import rules
-from hardening.targets.compose import ComposeModel, find_compose, parse_compose
+from hardening.targets import find_compose
 from hardening.targets.dockerfile import DockerfileModel, parse_dockerfile
 from hardening.targets.dockerignore import load_dockerignore
-from hardening.targets.image import ImageFacts
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (lint starts fast)
 if TYPE_CHECKING:
+    from hardening.model import SignatureCheck
     from hardening.probes import ProbeOptions, ProbeResult
     from hardening.supply.pins import Pin
+    from hardening.targets.image import ImageFacts
 
 INLINE = re.compile(r"#\s*docker-hardening-ignore\s+([A-Za-z0-9,_-]+)\s*(.*)$")
 
 
 @dataclass(frozen=True, slots=True)
 class LintInputs:
+    """What to check: the targets on disk (or a Dockerfile already parsed) and the facts
+    and settings the rules read."""
+
     workspace: Path
     dockerfile: Path | None = None
     context: Path | None = None
@@ -48,6 +52,8 @@ class LintInputs:
 
 @dataclass(frozen=True, slots=True)
 class LintOutcome:
+    """The findings, what could not run, and for each checklist item what was checked."""
+
     findings: tuple[Finding, ...]
     notifications: tuple[Notification, ...] = ()
     checked: dict[str, str] = field(default_factory=dict)
@@ -134,6 +140,8 @@ def _read_targets(
         rel = _relative(compose, inputs.workspace)
         text = compose.read_text(encoding="utf-8", errors="replace")
         texts[rel] = text
+        from hardening.targets.compose import parse_compose
+
         ctx.compose = parse_compose(text, rel)
         error = getattr(ctx.compose, "error", None)
         if error:
@@ -151,13 +159,19 @@ def _available(ctx: LintContext) -> set[str]:
     present = {
         "dockerfile": ctx.dockerfile is not None,
         "context": ctx.dockerignore is not None,
-        "compose": isinstance(ctx.compose, ComposeModel),
+        "compose": ctx.compose is not None and _is_compose(ctx.compose),
         "image": ctx.image is not None,
         "pins": ctx.pins is not None,
         "runtime": ctx.runtime is not None,
         "signatures": ctx.signatures is not None,
     }
     return {fact for fact, there in present.items() if there}
+
+
+def _is_compose(value: object) -> bool:
+    from hardening.targets.compose import ComposeModel
+
+    return isinstance(value, ComposeModel)
 
 
 def run_rules(
@@ -168,9 +182,7 @@ def run_rules(
     findings: list[Finding] = []
     notes: list[Notification] = []
     ran: dict[str, list[str]] = {}
-    for item in rules():
-        if item.needs not in facts:
-            continue
+    for item in rules(facts):
         try:
             produced = list(item.check(ctx))
         except Exception as exc:  # one broken rule must not hide the others' findings

@@ -14,17 +14,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from hardening.model import Finding, Kind, Location, RuleDoc, Severity, SignatureCheck
-from hardening.targets.compose import ComposeModel
-from hardening.targets.dockerfile import DockerfileModel
-from hardening.targets.dockerignore import DockerIgnore
-from hardening.targets.image import ImageFacts
+from hardening.model import Finding, Kind, Location, RuleDoc, Severity
 
-if TYPE_CHECKING:  # facts made elsewhere; the rules only read them
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (lint starts fast)
+if TYPE_CHECKING:  # the facts, read by the rules; their modules are loaded by what makes them
+    from hardening.model import SignatureCheck
     from hardening.probes import ProbeResult
     from hardening.supply.pins import Pin
+    from hardening.targets.compose import ComposeModel
+    from hardening.targets.dockerfile import DockerfileModel
+    from hardening.targets.dockerignore import DockerIgnore
+    from hardening.targets.image import ImageFacts
 
 Check = Callable[["LintContext"], Iterable[Finding]]
 # The facts a rule can read, each from one producer: the targets' parsers (``lint``), the
@@ -35,6 +36,9 @@ FACTS = ("dockerfile", "context", "compose", "image", "pins", "runtime", "signat
 
 @dataclass
 class LintContext:
+    """The facts the rules read, each present when its producer ran, and the evidence they
+    leave for the checklist."""
+
     workspace: Path
     dockerfile: DockerfileModel | None = None
     dockerignore: DockerIgnore | None = None
@@ -85,6 +89,8 @@ class LintContext:
 
 @dataclass(frozen=True, slots=True)
 class Rule:
+    """A rule: its documentation, its check and the fact the check reads."""
+
     doc: RuleDoc
     check: Check
     needs: str  # the fact it reads (one of FACTS): the rule runs only when that is there

@@ -29,6 +29,8 @@ _DEPTH = 4  # how deep sh -c strings and heredocs fed to shells are followed
 
 @dataclass
 class Command:
+    """One simple command of a shell script: its words and the heredocs it reads."""
+
     words: list[str] = field(default_factory=list)
     heredocs: list[str] = field(default_factory=list)  # bodies of the heredocs it reads
 

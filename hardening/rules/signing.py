@@ -9,8 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from hardening.model import Finding, RuleDoc, SignatureCheck, SignatureOutcome
+from hardening.model import Finding, RuleDoc, SignatureOutcome
 from hardening.rules.base import LintContext
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (lint starts fast)
+if TYPE_CHECKING:
+    from hardening.model import SignatureCheck
 
 HOW = "see docs/signatures.md"
 

@@ -1,15 +1,24 @@
-"""The scanners the product knows: one line per built-in scanner module."""
+"""The scanners the product knows: one line per built-in scanner module, and the names of the
+ignore files it honours when it has any (so a repository without them loads no scanner)."""
 
 from __future__ import annotations
 
 import importlib
 
-from hardening.scanners.base import Scanner
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (lint starts fast)
+if TYPE_CHECKING:
+    from hardening.scanners.base import Scanner
 
 BUILTIN = (
     "hardening.scanners.trivy",
     "hardening.scanners.grype",
 )
+# The names of each built-in scanner's ``ignore_files`` (tests/test_registries.py keeps them
+# equal); a module not listed here is imported to ask it.
+IGNORE_FILES: dict[str, tuple[str, ...]] = {
+    "hardening.scanners.trivy": (".trivyignore", ".trivyignore.yaml"),
+    "hardening.scanners.grype": (".grype.yaml",),
+}
 
 _EXTRA: dict[str, Scanner] = {}
 
@@ -26,6 +35,19 @@ def scanners() -> dict[str, Scanner]:
         found[scanner.name] = scanner
     found.update(_EXTRA)
     return found
+
+
+def ignore_file_names() -> tuple[str, ...]:
+    """Every ignore file a known scanner reads, by name."""
+    names: list[str] = []
+    for module in BUILTIN:
+        listed = IGNORE_FILES.get(module)
+        if listed is None:
+            scanner: Scanner = importlib.import_module(module).SCANNER
+            listed = tuple(name for name, _ in scanner.ignore_files)
+        names.extend(listed)
+    names.extend(name for scanner in _EXTRA.values() for name, _ in scanner.ignore_files)
+    return tuple(dict.fromkeys(names))
 
 
 def get(name: str) -> Scanner | None:

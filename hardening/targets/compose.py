@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
+from hardening.targets import COMPOSE_NAMES as COMPOSE_NAMES
+from hardening.targets import find_compose as find_compose
 
 
 @dataclass(frozen=True, slots=True)
 class Service:
+    """One service of a compose file, with the lines of its keys."""
+
     name: str
     line: int
     data: Any  # ruamel CommentedMap
@@ -44,6 +46,8 @@ class Service:
 
 @dataclass(frozen=True, slots=True)
 class ComposeModel:
+    """A compose file's services, or why it could not be read."""
+
     path: str
     services: tuple[Service, ...]
     error: tuple[int, str] | None = None
@@ -73,11 +77,3 @@ def parse_compose(text: str, path: str) -> ComposeModel:
         services.append(Service(str(name), line, data if data is not None else {}))
     return ComposeModel(path, tuple(services))
 
-
-def find_compose(*folders: Path) -> Path | None:
-    for folder in folders:
-        for name in COMPOSE_NAMES:
-            candidate = folder / name
-            if candidate.is_file():
-                return candidate
-    return None

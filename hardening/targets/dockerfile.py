@@ -24,11 +24,8 @@ heredocs included (``Instruction.script``).
 from __future__ import annotations
 
 import fnmatch
-import json
 import re
-import shlex
 from dataclasses import dataclass, field, replace
-from fractions import Fraction
 
 import dockerfile as buildkit
 
@@ -55,13 +52,17 @@ PLATFORM_ARGS: dict[str, str] = {
     "BUILDARCH": "amd64", "BUILDVARIANT": "", "TARGETPLATFORM": "linux/amd64",
     "TARGETOS": "linux", "TARGETOSVERSION": "", "TARGETARCH": "amd64", "TARGETVARIANT": "",
 }  # fmt: skip
-_HEREDOC_ONLY = re.compile(r"<<-?\s*([\"']?)([^\s\"']+)\1")
-_SHELL_SHEBANG = re.compile(r"^#!\s*\S*?/(?:env\s+)?(?:ba|da|z|k|a|mk)?sh\b")
+# Patterns of rarer instructions: compiled on first use (by the re module, which keeps them).
+_HEREDOC_ONLY = r"<<-?\s*([\"']?)([^\s\"']+)\1"
+_SHELL_SHEBANG = r"^#!\s*\S*?/(?:env\s+)?(?:ba|da|z|k|a|mk)?sh\b"
 EXCERPT = 80  # at most this many characters of the file's own text in a message
 
 
 @dataclass(frozen=True, slots=True)
 class Instruction:
+    """One instruction as BuildKit parsed it: its arguments as BuildKit uses them and as
+    written, its flags, heredocs and, for ONBUILD, the instruction it triggers."""
+
     cmd: str  # upper-case keyword
     original: str
     line: int
@@ -101,16 +102,18 @@ class Instruction:
         shell to feed to the command that reads it. An exec form's arguments are quoted, so a
         reader of the text sees the same argument list."""
         if self.json:
+            import shlex
+
             return shlex.join(self.value)
         text = " ".join(self.value)
         if not self.heredocs:
             return text
-        lone = _HEREDOC_ONLY.fullmatch(text.strip())
+        lone = re.fullmatch(_HEREDOC_ONLY, text.strip())
         if lone and len(self.heredocs) == 1:
             body = self.heredocs[0]
             if lone.group(0).startswith("<<-"):  # BuildKit removes the leading tabs
                 body = "\n".join(line.lstrip("\t") for line in body.split("\n"))
-            if body.startswith("#!") and not _SHELL_SHEBANG.match(body):
+            if body.startswith("#!") and not re.match(_SHELL_SHEBANG, body):
                 return ""
             return body
         names = self.heredoc_names or ("EOF",) * len(self.heredocs)
@@ -125,6 +128,9 @@ class Instruction:
 
 @dataclass(frozen=True, slots=True)
 class Stage:
+    """One build stage: its FROM line and base, the stage it is built from, its instructions
+    and the variables in force before each."""
+
     index: int
     name: str  # the AS alias, lower-case, or ""
     base: str  # as written, quotes removed
@@ -153,6 +159,9 @@ class Stage:
 
 @dataclass(frozen=True, slots=True)
 class DockerfileModel:
+    """A Dockerfile parsed once: its stages, the global ARGs, the final stage, and what does
+    not parse or BuildKit rejects."""
+
     path: str  # repository-relative
     text: str
     stages: tuple[Stage, ...]
@@ -221,6 +230,8 @@ def shown(text: str, limit: int = EXCERPT) -> str:
 
 def _quoted(text: str) -> str:
     """``text`` quoted as Go's ``%q`` quotes it in BuildKit's messages, then made safe."""
+    import json
+
     return shown(json.dumps(text, ensure_ascii=False))
 
 
@@ -409,6 +420,8 @@ def pairs(instruction: Instruction) -> list[tuple[str, str | None]]:
 
 
 def split_words(script: str) -> list[str]:
+    import shlex
+
     try:
         return shlex.split(script, comments=True)
     except ValueError:
@@ -436,7 +449,7 @@ _FLAGS_FIRST = frozenset({"CMD", "ENTRYPOINT", "ENV", "LABEL", "SHELL"})  # flag
 _STAGE_NAME = re.compile(r"^[a-z][a-z0-9_.-]*$")
 _NS = {"ns": 1, "us": 10**3, "µs": 10**3, "μs": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9,
        "h": 3600 * 10**9}  # fmt: skip
-_DURATION_PART = re.compile(r"([0-9]*)(\.[0-9]*)?([^0-9.]*)")
+_DURATION_PART = r"([0-9]*)(\.[0-9]*)?([^0-9.]*)"  # compiled on first use
 
 
 def _count_error(ins: Instruction) -> str | None:
@@ -490,6 +503,8 @@ def _flag_error(ins: Instruction) -> str | None:
 
 def go_duration(text: str) -> int:
     """Nanoseconds in a Go duration ("1m30s"); ValueError with Go's message when it is not one."""
+    from fractions import Fraction
+
     sign = -1 if text.startswith("-") else 1
     rest = text[1:] if text[:1] in ("-", "+") else text
     if rest == "0":
@@ -498,7 +513,7 @@ def go_duration(text: str) -> int:
         raise ValueError(f"time: invalid duration {_quoted(text)}")
     total = Fraction(0)
     while rest:
-        match = _DURATION_PART.match(rest)
+        match = re.match(_DURATION_PART, rest)
         assert match is not None  # every part of the pattern is optional
         whole, fraction, unit = match.group(1), match.group(2) or "", match.group(3)
         if not whole and len(fraction) <= 1:
@@ -648,13 +663,13 @@ def _instruction(
     return instruction
 
 
-_ONBUILD = re.compile(r"^\s*onbuild\s+", re.IGNORECASE)
+_ONBUILD = r"(?i)^\s*onbuild\s+"  # compiled on first use
 
 
 def _trigger(onbuild: Instruction, lines: list[str]) -> Instruction | None:
     """The instruction an ONBUILD triggers, parsed from its text as BuildKit parses it in a
     child image (its flags, JSON form and heredocs included), on the ONBUILD's lines."""
-    body = _ONBUILD.sub("", "\n".join(lines[onbuild.line - 1 : onbuild.end_line]), count=1)
+    body = re.sub(_ONBUILD, "", "\n".join(lines[onbuild.line - 1 : onbuild.end_line]), count=1)
     directive = f"# escape={onbuild.escape}\n" if onbuild.escape != "\\" else ""
     try:
         commands = buildkit.parse_string(directive + body)

@@ -15,6 +15,8 @@ from pathlib import Path
 
 @dataclass(frozen=True, slots=True)
 class Pattern:
+    """One line of the .dockerignore, as a regular expression over context paths."""
+
     text: str
     line: int
     negated: bool
@@ -23,6 +25,8 @@ class Pattern:
 
 @dataclass(frozen=True, slots=True)
 class DockerIgnore:
+    """The build context's .dockerignore (no patterns when there is none)."""
+
     path: str  # repository-relative, "" when the file does not exist
     patterns: tuple[Pattern, ...]
 

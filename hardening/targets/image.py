@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hardening.model import ImageInfo
-
 if TYPE_CHECKING:
     import tarfile  # read only when layers are read: `hardening lint` never is
+
+    from hardening.model import ImageInfo
 
 SHELLS = frozenset(
     "bin/sh bin/bash bin/ash bin/dash bin/zsh usr/bin/sh usr/bin/bash usr/bin/dash usr/bin/zsh".split()

@@ -9,10 +9,9 @@ import pytest
 
 from hardening import action
 from hardening.cli import build_parser
-from hardening.enrich.data import EPSS_URL, KEV_URL
 from hardening.errors import UsageError
 from hardening.policy.config import Config, load_config
-from hardening.settings import epss_threshold, given_from_flags, resolve
+from hardening.settings import EPSS_URL, KEV_URL, epss_threshold, given_from_flags, resolve
 
 
 def _policy(tmp_path: Path, text: str) -> Config:

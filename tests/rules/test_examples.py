@@ -15,8 +15,9 @@ from types import ModuleType
 import pytest
 
 from hardening.model import Finding, RuleDoc
-from hardening.rules.base import LintContext, Rule, marked, rule
-from hardening.rules.registry import TARGETS, all_docs, collect, rule_modules, rules
+from hardening.rules import registry
+from hardening.rules.base import FACTS, LintContext, Rule, marked, rule
+from hardening.rules.registry import READS, TARGETS, all_docs, collect, rule_modules, rules
 from tests.rules.cases import case_for, run
 from tests.rules.helpers import fires
 
@@ -88,6 +89,45 @@ def test_the_registry_refuses_a_duplicate_id_or_name() -> None:
 def test_a_rule_must_read_a_known_fact() -> None:
     with pytest.raises(ValueError, match="unknown fact"):
         rule(all_docs()[0], needs="weather")
+
+
+def test_the_rule_modules_are_the_ones_pkgutil_lists() -> None:
+    for target in TARGETS:
+        package = importlib.import_module(f"hardening.rules.{target}")
+        listed = sorted(info.name for info in pkgutil.iter_modules(package.__path__))
+        assert [registry.module_names(folder) for folder in package.__path__] == [listed]
+    assert registry.module_names("/nonexistent") == []
+
+
+def test_each_target_package_reads_the_facts_the_registry_says() -> None:
+    assert set(READS) == set(TARGETS)
+    assert {fact for reads in READS.values() for fact in reads} == set(FACTS)
+    for item in rules():
+        assert item.needs in READS[item.doc.target], item.doc.id
+
+
+@pytest.mark.parametrize(
+    "facts",
+    [{"dockerfile", "context"}, {"dockerfile", "context", "compose", "image"}, {"compose"},
+     {"pins"}, {"signatures"}, {"runtime"}, {"image"}, set(FACTS), set()],
+    ids=lambda facts: ",".join(sorted(facts)) or "none",
+)  # fmt: skip
+def test_the_rules_of_some_facts_are_every_rule_reading_them(facts: set[str]) -> None:
+    assert rules(facts) == [item for item in rules() if item.needs in facts]
+
+
+def test_a_rule_reading_what_its_package_may_not_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(READS, "dockerfile", ("dockerfile", "signatures"))
+    registry._in_target.cache_clear()
+    try:
+        with pytest.raises(ValueError, match="DH-D123 reads 'pins'"):
+            rules({"dockerfile"})
+    finally:
+        monkeypatch.undo()
+        registry._in_target.cache_clear()
+    assert [item.doc.id for item in rules({"pins"})] == ["DH-D123"]
 
 
 def _fresh(code: str) -> dict[str, object]:
