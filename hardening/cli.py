@@ -233,7 +233,8 @@ def lint_only(argv: Sequence[str]) -> argparse.Namespace | None:
         return None
     words = list(argv[1:])
     if not any(word.startswith("-") for word in words):  # only positional arguments
-        # argparse's Namespace is a SimpleNamespace in all but name: argparse is not loaded
+        # the parser's attributes on a SimpleNamespace (the lint reads attributes only), so
+        # argparse is not even loaded
         namespace: argparse.Namespace = SimpleNamespace(  # type: ignore[assignment]
             command="lint", paths=words or ["."], output=[], **LINT_DEFAULTS
         )

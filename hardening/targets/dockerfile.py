@@ -749,7 +749,11 @@ def _from_notes(
     ]
     written = instruction.raw[0] if instruction.raw else ""
     for name, value in PLATFORM_ARGS.items():
-        if global_values.get(name) == value and re.search(rf"\$\{{?{name}\b", written):
+        if (
+            global_values.get(name) == value
+            and name in written  # most FROM lines name none: no pattern is compiled for them
+            and re.search(rf"\$\{{?{name}\b", written)
+        ):
             notes.append(f"{name} is set by the build platform, read as {value or 'empty'}")
     return tuple(notes)
 

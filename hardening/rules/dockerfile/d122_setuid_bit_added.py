@@ -6,7 +6,7 @@ from hardening.rules.base import LintContext, doc, rule
 from hardening.rules.common import said
 from hardening.rules.shell import commands, program, strip_sudo
 
-SPECIAL_MODE = re.compile(r"^([ugoa]*\+[rwxXt]*s[rwxXst]*|[2467][0-7]{3})$")
+SPECIAL_MODE = r"^([ugoa]*\+[rwxXt]*s[rwxXst]*|[2467][0-7]{3})$"  # compiled at the first chmod
 
 DOC = doc(
     "DH-D122",
@@ -32,7 +32,7 @@ def check(ctx: LintContext) -> Iterator[Finding]:
     for instruction in model.instructions("RUN", triggers=True):
         for words in commands(instruction.script):
             words = strip_sudo(words)
-            if program(words) == "chmod" and any(SPECIAL_MODE.match(w) for w in words[1:]):
+            if program(words) == "chmod" and any(re.match(SPECIAL_MODE, w) for w in words[1:]):
                 yield ctx.finding(
                     DOC,
                     said(instruction, f"`{' '.join(words)[:120]}` sets a setuid/setgid bit"),
