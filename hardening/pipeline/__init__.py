@@ -2,7 +2,9 @@
 
 resolve inputs (request.py) -> read the Dockerfile once -> engine -> build -> export once ->
 scanners, SBOM, checks and pins, probes side by side -> merge -> policy -> gate -> SARIF and
-summary (always) -> publish.
+summary (always) -> publish. With a base commit to compare with, its own build and scan run
+in a thread beside all of this from the Dockerfile on (pipeline/base.py), and the ``base
+comparison`` stage after the policy waits for it.
 
 Failures are data: once the pipeline has started, a stage that fails is recorded (a failed
 stage, a notification, and an incomplete verdict: exit 3) and every later stage that can
@@ -23,7 +25,7 @@ from pathlib import Path
 
 from hardening import processes
 from hardening.pipeline import stages
-from hardening.pipeline.base import compare_stage
+from hardening.pipeline.base import BeforeScan, compare_stage, start_base, stop_base
 from hardening.pipeline.cancel import Cancelled, cancellable
 from hardening.pipeline.context import ScanContext, read_dockerfile, redactor_for
 from hardening.pipeline.finish import (
@@ -83,26 +85,32 @@ def run_scan(
             processes.cancel()
             ctx.rec.notify("error", "cancelled", f"the run was cancelled ({ctx.cancelled})")
         finally:
+            stop_base(ctx)  # nothing to do unless the run ends before the base's work did
             stages.remove_temporary(ctx)
         result = finish(ctx, publisher)
         if ctx.cancelled:  # what a stage or the engine may still have been finishing
             shutil.rmtree(ctx.workdir, ignore_errors=True)
+            stop_base(ctx, wait_s=0)
             stages.remove_temporary(ctx)
         return result
 
 
-def _stages(ctx: ScanContext, head: bool = True) -> None:
+def _stages(ctx: ScanContext, head: bool = True, before_scan: BeforeScan | None = None) -> None:
     """The scan's stages; for the base commit (``head`` False) without the policy and the
-    comparison, which the head's run applies to the base's findings itself."""
+    comparison, which the head's run applies to the base's findings itself. The base's work
+    starts once the head's Dockerfile is read and runs beside the head's stages; its scanners
+    start after ``before_scan`` (which waits for the head's)."""
     rec = ctx.rec
     prefix = stages.workdir_prefix(ctx.run_id)
     with tempfile.TemporaryDirectory(prefix=prefix, ignore_cleanup_errors=True) as tmp:
         ctx.workdir = Path(tmp)
         rec.run("dockerfile", lambda info: read_dockerfile(ctx))
+        if head and ctx.request.compare_with:
+            start_base(ctx, _base_stages)
         rec.run("engine", lambda info: stages.engine(ctx, info))
         rec.run("build", lambda info: stages.build(ctx, info), tool="docker build")
         rec.run("export", lambda info: stages.export(ctx, info))
-        _side_by_side(ctx)
+        _side_by_side(ctx, before_scan)
         rec.run("merge", lambda info: stages.merge(ctx, info))
         if not head:
             return
@@ -114,9 +122,9 @@ def _stages(ctx: ScanContext, head: bool = True) -> None:
             rec.run("base recommendation", lambda info: recommend_stage(ctx, info))
 
 
-def _base_stages(base: ScanContext) -> None:
+def _base_stages(base: ScanContext, before_scan: BeforeScan) -> None:
     try:
-        _stages(base, head=False)
+        _stages(base, head=False, before_scan=before_scan)
     finally:
         stages.remove_temporary(base)
 
@@ -127,22 +135,26 @@ def _checks_then_pins(ctx: ScanContext) -> None:
     ctx.rec.run("signatures", lambda info: stages.signatures(ctx, info))
 
 
-def _one(ctx: ScanContext, name: str, function: str) -> None:
+def _one(ctx: ScanContext, name: str, function: str, before_scan: BeforeScan | None) -> None:
     body: Callable[[ScanContext, StageInfo], None] = getattr(stages, function)
     try:
+        if function == "scanners" and before_scan is not None:
+            before_scan(ctx)  # the base's scanners after the head's: one cache, one database
         ctx.rec.run(name, lambda info: body(ctx, info))
     finally:
         if function == "scanners":  # the SBOM waits for their package list, whatever happened
             hand_over(ctx.package_list, None)
+            if ctx.base_job is not None:  # the base's scanners may start now
+                ctx.base_job.head_scanned.set()
 
 
-def _side_by_side(ctx: ScanContext) -> None:
+def _side_by_side(ctx: ScanContext, before_scan: BeforeScan | None = None) -> None:
     """After the one export, the scanners, the SBOM, the checks and the probes read the image
     independently. A cancellation does not wait for them: their children are stopped and
     their containers removed, so they end on their own."""
     pool = ThreadPoolExecutor(max_workers=len(SIDE_BY_SIDE) + 1, thread_name_prefix="stage")
     try:
-        futures = [pool.submit(_one, ctx, name, body) for name, body in SIDE_BY_SIDE]
+        futures = [pool.submit(_one, ctx, name, body, before_scan) for name, body in SIDE_BY_SIDE]
         futures.append(pool.submit(_checks_then_pins, ctx))
         for future in futures:
             future.result()

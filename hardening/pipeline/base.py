@@ -1,31 +1,52 @@
 """The pull request's base commit, built and scanned in the same run, for the comparison.
 
-The base is checked out as a detached git worktree in the run's own temporary folder, built
-with the same build settings (the engine's build cache makes the shared layers cheap), scanned
-with the same scanners and database files, and checked with the same rules; its findings get
-the head's policy (ignores, VEX), so a suppression never looks like a fix. Whatever goes wrong
-(no such commit in the checkout, no Dockerfile there, a build or scan that fails) is said in
-one sentence, and every finding of the head then counts as new.
+The base's work starts in a thread of its own as soon as the head's Dockerfile is read, and
+runs beside the head's stages: the commit resolved, checked out as a detached git worktree in
+the run's own temporary folder, built beside the head's build with the same build settings
+(the engine's build cache makes the shared layers cheap, and BuildKit builds a step both
+builds need once), checked with the same rules and tried at run time beside the head's scan,
+and scanned with the same scanners as soon as the head's scanners are done: one at a time on
+a database cache, so both share Trivy's layer cache and read the same database files (where
+they share the cache and the head's Trivy ran, the base's does not update the database
+again). The ``base comparison`` stage only waits for it, applies the head's policy (ignores,
+VEX) to the base's findings, so a suppression never looks like a fix, and classifies.
+Whatever goes wrong (no such commit in the checkout, no Dockerfile there, a build or scan
+that fails) is said in one sentence, and every finding of the head then counts as new; the
+head's own findings never depend on it.
+
+The base's containers and image carry their own label value (the run id and ``-base``), so
+neither side's cleanup removes what the other is still using. On a cancellation its children
+are stopped with the head's; the run waits a few seconds for its thread to unwind and then
+removes whatever it may have left (its worktree, folders, tag and containers).
 """
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import tempfile
+import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from concurrent.futures import Future
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from hardening.model import Finding, RunStatus
 from hardening.pipeline.context import ScanContext
-from hardening.pipeline.recorder import Recorder, StageInfo
+from hardening.pipeline.recorder import Log, Recorder, StageInfo
 from hardening.request import ScanRequest, relpath
 
-RunStages = Callable[[ScanContext], None]
+# Called by the base's scanners stage before it scans (it waits for the head's scanners).
+BeforeScan = Callable[[ScanContext], None]
+# The scan's own stages, run on the base's context.
+RunStages = Callable[[ScanContext, BeforeScan], None]
 FETCH_FIX = (
     "check out enough history for the base commit: actions/checkout with fetch-depth: 0 "
     "(or 2, for a pull request's merge commit and its first parent)"
 )
+NO_DB_UPDATE = "could not update its vulnerability database"  # Trivy's warning, in part
+STOP_WAIT_S = 3.0  # how long a cancelled run gives the base's thread to unwind on its own
 
 
 @dataclass
@@ -36,6 +57,25 @@ class BaseRun:
     findings: list[Finding]
     lines: dict[str, dict[int, str]]
     problem: str = ""
+
+
+@dataclass
+class BaseJob:
+    """The base's work in its own thread: its result once done, and what it made on the way
+    (so a cancelled run can remove it even when the thread has not unwound)."""
+
+    result: Future[BaseRun] = field(default_factory=Future)
+    # Set once the head's scanners are done; the base's start only then, so the two never
+    # contend for a scanner's cache folder or database update and both read the same database
+    # files (the base's build, checks and runtime trial need not wait).
+    head_scanned: threading.Event = field(default_factory=threading.Event)
+    reads_head_db: bool = False  # its Trivy reads the database the head's just fetched or checked
+    started: float = field(default_factory=time.monotonic)
+    duration_s: float = 0.0
+    folders: list[Path] = field(default_factory=list)
+    worktree: Path | None = None
+    context: ScanContext | None = None
+    thread: threading.Thread | None = None
 
 
 def _git(workspace: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -116,38 +156,120 @@ def _problem(base: ScanContext) -> str:
     return ""
 
 
-def scan_base(ctx: ScanContext, sha: str, run_stages: RunStages) -> BaseRun:
-    """Build and scan the base commit; ``run_stages(base_ctx)`` runs the scan's own stages."""
+def scan_base(ctx: ScanContext, sha: str, run_stages: RunStages, job: BaseJob) -> BaseRun:
+    """Build and scan the base commit; ``run_stages`` runs the scan's own stages."""
     from hardening.compare import instruction_lines
 
     label = f"base commit {sha[:12]}"
     request = ctx.request
     with tempfile.TemporaryDirectory(prefix=f"docker-hardening-{ctx.run_id}-base-") as tmp:
+        job.folders.append(Path(tmp))
         try:
-            worktree = add_worktree(request.workspace, sha, Path(tmp))
+            worktree = job.worktree = add_worktree(request.workspace, sha, Path(tmp))
         except (OSError, subprocess.SubprocessError) as exc:
             return BaseRun(label, [], {}, f"the base commit could not be checked out ({exc})")
-        ctx.cleanups.append(lambda: remove_worktree(request.workspace, worktree))
         try:
             base_req, why = base_request(request, worktree)
             if base_req is None:
                 return BaseRun(label, [], {}, why)
             base = ScanContext(
-                request=base_req, rec=Recorder(log_sink=lambda m: ctx.rec.log(f"base: {m}"),
-                                               redact=ctx.rec.redact),
-                run_id=ctx.run_id, client=ctx.client, tag_suffix="-base",
+                request=base_req, rec=Recorder(log_sink=_log_sink(ctx, job), redact=ctx.rec.redact),
+                run_id=ctx.run_id, tag_suffix="-base",
             )  # fmt: skip
-            run_stages(base)
+            job.context = base
+            run_stages(base, lambda own: _after_head_scanners(ctx, job, own))
             lines = {}
             if base.dockerfile is not None:
                 lines[base.dockerfile.path] = instruction_lines(base.dockerfile)
             return BaseRun(label, base.findings, lines, _problem(base))
         finally:
             remove_worktree(request.workspace, worktree)
+            job.worktree = None
+
+
+def _after_head_scanners(head: ScanContext, job: BaseJob, base: ScanContext) -> None:
+    """Before the base's scanners: wait for the head's (one cache folder, one database update
+    at a time). Where both share a database cache and the head's Trivy ran there, the base
+    reads the database that run fetched or checked moments before: its own update is given no
+    time, so Trivy uses the cached database as it is, and both read the same database files."""
+    job.head_scanned.wait()
+    trivy_ran = any(r.name == "trivy" and r.status is RunStatus.OK for r in head.rec.tool_runs)
+    if head.request.db_cache_dir is not None and trivy_ran:
+        base.request = replace(base.request, db_timeout_s=0.0)
+        job.reads_head_db = True
+        base.rec.log("scanners: Trivy reads the database the head's Trivy fetched or checked")
+
+
+def _log_sink(head: ScanContext, job: BaseJob) -> Log:
+    """The base's log lines in the run's log, marked as the base's; Trivy's warning that it did
+    not update its database is left out where that was meant (said once instead)."""
+
+    def log(message: str) -> None:
+        if not (job.reads_head_db and NO_DB_UPDATE in message):
+            head.rec.log(f"base: {message}")
+
+    return log
+
+
+def _base_run(ctx: ScanContext, run_stages: RunStages, job: BaseJob) -> BaseRun:
+    request = ctx.request
+    sha, why = resolve(request.workspace, request.compare_with)
+    if not sha:
+        return BaseRun(request.compare_with[:12], [], {}, f"{why} ({FETCH_FIX})")
+    return scan_base(ctx, sha, run_stages, job)
+
+
+def start_base(ctx: ScanContext, run_stages: RunStages) -> BaseJob:
+    """Start the base's work (resolve, check out, build, scan, merge) in its own thread."""
+    job = BaseJob()
+
+    def work() -> None:
+        try:
+            run = _base_run(ctx, run_stages, job)
+        except BaseException as exc:  # the comparison stage says it; the head's run goes on
+            job.duration_s = time.monotonic() - job.started
+            job.result.set_exception(exc)
+        else:
+            job.duration_s = time.monotonic() - job.started
+            job.result.set_result(run)
+
+    job.thread = threading.Thread(target=work, name="base-commit", daemon=True)
+    ctx.base_job = job
+    job.thread.start()
+    return job
+
+
+def stop_base(ctx: ScanContext, wait_s: float = STOP_WAIT_S) -> None:
+    """When the run ends before the base's work did (a cancellation: its children are already
+    stopped), wait up to ``wait_s`` for its thread to unwind, then remove what it may have left:
+    its folders and worktree, and on the engine its tag, containers and cut-short images."""
+    job = ctx.base_job
+    if job is None or (job.result.done() and not ctx.cancelled):
+        return  # its own cleanup ran before its result was set
+    job.head_scanned.set()  # it must not wait for a head that will not scan
+    if job.thread is not None:
+        job.thread.join(wait_s)
+    if not job.result.done():
+        for folder in job.folders:
+            shutil.rmtree(folder, ignore_errors=True)
+        if (base := job.context) is not None and base.workdir.is_absolute():
+            shutil.rmtree(base.workdir, ignore_errors=True)
+        if (worktree := job.worktree) is not None:
+            remove_worktree(ctx.request.workspace, worktree)
+    base = job.context
+    client = ctx.client or (base.client if base is not None else None)
+    if base is None or client is None:
+        return
+    from hardening.adapters import docker_engine
+
+    docker_engine.remove_image(client, base.temp_tag)
+    docker_engine.remove_labelled_containers(client, base.labels)
+    docker_engine.remove_dangling_images(client, base.labels)
 
 
 def compare_stage(ctx: ScanContext, info: StageInfo, run_stages: RunStages) -> None:
-    """Classify the head's findings against the base commit's (or a baseline SARIF file)."""
+    """Classify the head's findings against the base commit's (or a baseline SARIF file): wait
+    for the base's work, started beside the head's, then apply the policy and compare."""
     from hardening.compare import classify, counts, instruction_lines, mark_all_new
     from hardening.model import Comparison
     from hardening.policy import apply_policy
@@ -162,11 +284,12 @@ def compare_stage(ctx: ScanContext, info: StageInfo, run_stages: RunStages) -> N
             scope_new_only=scope_new, new_by_severity=tuple(by_severity.items()), fixed_count=gone,
         )  # fmt: skip
         return
-    sha, why = resolve(request.workspace, request.compare_with)
-    run = (
-        scan_base(ctx, sha, run_stages) if sha else BaseRun(request.compare_with[:12], [], {}, why)
-    )
-    problem = run.problem if sha else f"{why} ({FETCH_FIX})"
+    job = ctx.base_job
+    if job is None:  # not started beside the head's stages: start it now and wait
+        job = start_base(ctx, run_stages)
+        job.head_scanned.set()
+    run = job.result.result()
+    problem = run.problem
     if problem:
         ctx.findings = mark_all_new(ctx.findings)
         fixed: list[Finding] = []
@@ -184,4 +307,5 @@ def compare_stage(ctx: ScanContext, info: StageInfo, run_stages: RunStages) -> N
         run.label, not problem, problem, new, unchanged, tuple(fixed), scope_new,
         tuple(by_severity.items()),
     )  # fmt: skip
-    info.detail = ctx.comparison.line if not problem else f"not compared: {problem}"
+    beside = f"; the base's own work took {job.duration_s:.1f}s beside the head's"
+    info.detail = (ctx.comparison.line if not problem else f"not compared: {problem}") + beside

@@ -23,6 +23,7 @@ from hardening.targets.dockerfile import DockerfileModel, parse_dockerfile
 if TYPE_CHECKING:
     from hardening.adapters.image_source import ImageSource
     from hardening.model import SignatureCheck
+    from hardening.pipeline.base import BaseJob
 
 RUN_LABEL = "docker-hardening.run"
 TEMP_TAG_REPOSITORY = "docker-hardening.local/scan"
@@ -53,6 +54,7 @@ class ScanContext:
     tag_suffix: str = ""  # "-base" for the base commit's build, so its tag is its own
     cleanups: list[Callable[[], None]] = field(default_factory=list)  # run on any exit
     comparison: Comparison | None = None
+    base_job: BaseJob | None = None  # the base commit's work, running beside this scan's
     started: datetime.datetime = field(default_factory=lambda: datetime.datetime.now(datetime.UTC))
 
     @property
@@ -61,7 +63,9 @@ class ScanContext:
 
     @property
     def labels(self) -> dict[str, str]:
-        return {RUN_LABEL: self.run_id}
+        """On this scan's image and containers; the base commit's have a value of their own, so
+        neither side's cleanup removes what the other, running beside it, still uses."""
+        return {RUN_LABEL: f"{self.run_id}{self.tag_suffix}"}
 
 
 def redactor_for(request: ScanRequest) -> Redactor:

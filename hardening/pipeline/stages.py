@@ -12,7 +12,7 @@ from pathlib import Path
 
 from hardening.errors import HardeningError
 from hardening.model import Finding, RunStatus, Suppression, ToolRun
-from hardening.pipeline.context import ScanContext
+from hardening.pipeline.context import RUN_LABEL, ScanContext
 from hardening.pipeline.recorder import StageInfo
 
 
@@ -212,7 +212,7 @@ def probes(ctx: ScanContext, info: StageInfo) -> None:
         grace_s=request.trial_grace_s,
         min_uid=request.min_uid,
         allowed_capabilities=request.config.allowed_capabilities,
-        run_id=ctx.run_id,
+        run_id=ctx.labels[RUN_LABEL],  # the base commit's containers are labelled apart
     )
     result = probe_image(ctx.client, ctx.image.reference, options)
     ctx.extras["probe"] = result.to_json()
@@ -301,8 +301,6 @@ def remove_temporary(ctx: ScanContext) -> None:
         return
     from hardening.adapters import docker_engine
 
-    if ctx.request.compare_with and not ctx.tag_suffix:  # the base build of this run
-        docker_engine.remove_image(ctx.client, f"{ctx.temp_tag}-base")
     if ctx.built_tag and not ctx.request.keep_image:
         docker_engine.remove_image(ctx.client, ctx.built_tag)
     docker_engine.remove_labelled_containers(ctx.client, ctx.labels)

@@ -4,21 +4,27 @@ engine with the real trivy and the tests' database.
 A repository with two commits; the second adds a vulnerable Python package, switches to
 `USER root`, removes a secret ENV and moves lines around. Findings must be classified by what
 they are, never by line: the Debian CVEs and the base-image findings stay unchanged though
-their lines moved.
+their lines moved. The base's work runs beside the head's, so a SIGTERM or SIGINT during it
+must still stop the run within the cancellation tests' bounds and leave nothing behind.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import tempfile
+import time
+import uuid
 from pathlib import Path
 
+import docker
 import pytest
 
 from tests.support import trivy_db
-from tests.support.cli import Completed, run_cli
+from tests.support.cli import REPO_ROOT, Completed, run_cli
 from tests.support.engine import DEBIAN_IMAGE
 
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("trivy_db_repository")]
@@ -137,8 +143,16 @@ def test_findings_are_new_unchanged_or_fixed_by_what_they_are(
     assert f"-{comparison['fixed']} fixed, {comparison['unchanged']} unchanged" in opening
     assert summary.index("### New ") < summary.index("Unchanged findings")  # new ones first
     assert "Fixed by this change" in summary
-    every = _scan(repo, everything, "--compare-with", base, "--fail-on", "critical")
+    every = _scan(
+        repo, everything, "--compare-with", base, "--fail-on", "critical",
+        "--db-cache-dir", str(tmp_path / "cache"),
+    )  # fmt: skip
     assert every.code == 1, every.output  # scope all: the unchanged critical counts
+    # One database cache for both (their Trivy runs take turns on it): the same comparison.
+    _, shared = _results(everything)
+    assert {k: shared[k] for k in ("new", "unchanged", "fixed")} == {
+        k: comparison[k] for k in ("new", "unchanged", "fixed")
+    }
     assert not list(repo.glob(".git/worktrees/*"))  # the base worktree is gone
 
 
@@ -181,3 +195,96 @@ def test_a_base_commit_not_in_the_checkout_is_said_with_the_fix(repo: Path, tmp_
         "is not in the checkout" in comparison["reason"] and "fetch-depth" in comparison["reason"]
     )
     assert "not compared with" in result.stderr
+
+
+SLOW = """\
+FROM {busybox}
+ARG CACHEBUST
+RUN echo "$CACHEBUST" && sleep 2
+USER 1000
+CMD ["sleep", "600"]
+"""
+
+
+def _leftovers(client: docker.DockerClient, run_id: str, repo: Path) -> list[str]:
+    """Whatever carries the run's id, the head's or the base's: containers, images, tags,
+    temporary folders, processes, and the base's worktree."""
+    left = []
+    for value in (run_id, f"{run_id}-base"):
+        label = {"label": f"docker-hardening.run={value}"}
+        left += [f"container {c.name}" for c in client.containers.list(all=True, filters=label)]
+        left += [f"image {i.id}" for i in client.images.list(filters=label)]
+    left += [f"tag {t}" for i in client.images.list() for t in i.tags if run_id in t]
+    left += [
+        f"folder {p}" for p in Path(tempfile.gettempdir()).glob(f"docker-hardening-{run_id}-*")
+    ]
+    left += [f"worktree {p}" for p in repo.glob(".git/worktrees/*")]
+    for proc in Path("/proc").iterdir():
+        try:
+            environ = (proc / "environ").read_bytes() if proc.name.isdigit() else b""
+        except OSError:
+            continue
+        if f"DOCKER_HARDENING_RUN={run_id}".encode() in environ.split(b"\0"):
+            left.append(f"process {proc.name}")
+    return left
+
+
+def _cancel_at(repo: Path, out: Path, trigger: str, sig: int) -> tuple[str, int, float, str]:
+    """Start a compared scan, send ``sig`` when the log line ending in ``trigger`` appears;
+    (run id, exit code, seconds from the signal to the exit, the log)."""
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT),
+           "HARDENING_HELPER_IMAGE": "docker-hardening.test/busybox:latest"}  # fmt: skip
+    base = _git(repo, "rev-parse", "HEAD~1")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hardening", "scan", ".", "--compare-with", base,
+         "--build-arg", f"CACHEBUST={uuid.uuid4().hex}", "--scanners", "trivy",
+         "--trial-grace", "2", "--sbom", "none", "--no-pin-lookup",
+         "--db-cache-dir", str(out / "cache"),
+         "--sarif", str(out / "c.sarif"), "--summary", str(out / "c.md")],
+        cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    lines, run_id, deadline = [], "", time.monotonic() + 120
+    for line in proc.stderr:
+        lines.append(line)
+        run_id = run_id or (line.rsplit(" ", 1)[1].strip() if "] run " in line else "")
+        if line.strip().endswith(trigger) or time.monotonic() > deadline:
+            break
+    proc.send_signal(sig)
+    sent = time.monotonic()
+    try:
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return run_id, proc.returncode, time.monotonic() - sent, "".join(lines) + proc.stderr.read()
+
+
+@pytest.mark.parametrize(
+    ("trigger", "sig"),
+    [
+        ("base: build...", signal.SIGTERM),
+        ("base: scanners...", signal.SIGINT),
+        ("base: runtime probes...", signal.SIGTERM),
+    ],
+)
+def test_cancelled_during_the_base_stops_and_leaves_nothing_behind(
+    repo: Path, tmp_path: Path, busybox_image: str, docker_client: docker.DockerClient,
+    trigger: str, sig: int,
+) -> None:  # fmt: skip
+    _commit(repo, {"Dockerfile": SLOW.format(busybox=busybox_image)}, "base")
+    _commit(repo, {"Dockerfile": SLOW.format(busybox=busybox_image) + "EXPOSE 8080\n"}, "head")
+    run_id, code, elapsed, log = _cancel_at(repo, tmp_path, trigger, sig)
+    assert run_id and trigger in log, log
+    name = signal.Signals(sig).name
+    assert code == 3, (trigger, code, log)
+    assert elapsed < 10, (trigger, elapsed)
+    assert f"cancelled ({name})" in (tmp_path / "c.md").read_text()
+    sarif = json.loads((tmp_path / "c.sarif").read_text())
+    notes = [
+        n["message"]["text"]
+        for n in sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+    ]
+    assert any(f"cancelled ({name})" in n for n in notes), notes
+    time.sleep(0.5)  # let the engine settle what the killed client had asked for
+    assert _leftovers(docker_client, run_id, repo) == [], (trigger, log)
