@@ -143,6 +143,9 @@ def test_findings_are_new_unchanged_or_fixed_by_what_they_are(
     assert f"-{comparison['fixed']} fixed, {comparison['unchanged']} unchanged" in opening
     assert summary.index("### New ") < summary.index("Unchanged findings")  # new ones first
     assert "Fixed by this change" in summary
+    # The stage list names the comparison; it waited for the base's work, run beside the head's.
+    stage = next(line for line in summary.splitlines() if line.startswith("| base comparison |"))
+    assert "| ok |" in stage and "the base's own work took" in stage, stage
     every = _scan(
         repo, everything, "--compare-with", base, "--fail-on", "critical",
         "--db-cache-dir", str(tmp_path / "cache"),
