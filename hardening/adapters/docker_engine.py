@@ -9,6 +9,7 @@ names what will not work. Everything else uses the Engine API through the docker
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import re
@@ -98,7 +99,25 @@ def _has_buildx(executable: str) -> bool:
 
 
 def find_build_client() -> BuildClient:
+    """The best docker client on PATH; asked once per process for the same clients (the
+    same files, unchanged), since it takes a few docker processes to find out."""
     executables = _docker_executables()
+    stamps = []
+    for executable in executables:
+        try:
+            stat = os.stat(executable)
+        except OSError:
+            return _choose_client(tuple(executables))
+        stamps.append((executable, stat.st_ino, stat.st_mtime_ns))
+    return _cached_client(tuple(stamps))
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_client(stamps: tuple[tuple[str, int, int], ...]) -> BuildClient:
+    return _choose_client(tuple(path for path, _ino, _mtime in stamps))
+
+
+def _choose_client(executables: tuple[str, ...]) -> BuildClient:
     for executable in executables:
         if _has_buildx(executable):
             return BuildClient("buildx", executable)
