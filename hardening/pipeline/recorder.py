@@ -20,8 +20,15 @@ from hardening.redact import Redactor
 Log = Callable[[str], None]
 
 
+_LOG_LOCK = threading.Lock()
+
+
 def stderr_log(message: str) -> None:
-    print(f"[docker-hardening] {message}", file=sys.stderr, flush=True)
+    """One whole line per message: stages run in threads (the base commit's beside the
+    head's), and print() writes the text and its newline apart, so lines could interleave."""
+    with _LOG_LOCK:
+        sys.stderr.write(f"[docker-hardening] {message}\n")
+        sys.stderr.flush()
 
 
 @dataclass
