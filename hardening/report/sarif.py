@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import datetime
 import functools
-import gzip
 import re
+import zlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -30,9 +30,11 @@ from hardening.model import (
     Cvss,
     Finding,
     Kind,
+    Package,
     Report,
     RuleDoc,
     RunStatus,
+    Severity,
     sort_key,
 )
 from hardening.report.fingerprint import line_hashes
@@ -96,8 +98,8 @@ def _rule_from_doc(doc: RuleDoc) -> dict[str, Any]:
 def _rule_from_findings(rule_id: str, findings: Sequence[Finding]) -> dict[str, Any]:
     """A rule for a vulnerability or an undocumented id, made from what its findings say."""
     first = findings[0]
-    severity = max(f.severity for f in findings)
-    scores = [s for f in findings if f.severity is severity and (s := _score(f)) is not None]
+    severity = max({id(f.severity): f.severity for f in findings}.values())
+    scores = _scores(findings, severity)
     title = first.title or rule_id
     packages = sorted({f.package.name for f in findings if f.package})
     fixed = sorted(
@@ -112,7 +114,9 @@ def _rule_from_findings(rule_id: str, findings: Sequence[Finding]) -> dict[str, 
     )
     if first.kind is not Kind.VULNERABILITY and first.fix:
         fix = first.fix
-    references = list(dict.fromkeys(r for f in findings for r in f.references))[:5]
+    # Each distinct tuple of references once (a CVE's findings share theirs): the same order.
+    lists = {id(f.references): f.references for f in findings}.values()
+    references = list(dict.fromkeys(r for listed in lists for r in listed))[:5]
     kev = ["kev"] if any(f.kev is not None for f in findings) else []  # known exploited
     markdown = f"**{_md(title)}**\n\n{_md(first.message)}\n\n**Fix:** {_md(fix)}"
     if references:
@@ -135,6 +139,13 @@ def _rule_from_findings(rule_id: str, findings: Sequence[Finding]) -> dict[str, 
     if references:
         rule["helpUri"] = references[0]
     return rule
+
+
+def _scores(findings: Sequence[Finding], severity: Severity) -> list[float]:
+    """The security severity of each finding of that severity, asked once per distinct
+    (severity, severity source, CVSS list): all ``Finding.security_severity`` reads."""
+    distinct = {(f.severity_source, id(f.cvss)): f for f in findings if f.severity is severity}
+    return [s for f in distinct.values() if (s := _score(f)) is not None]
 
 
 def _pascal(text: str) -> str:
@@ -202,17 +213,28 @@ def _vulnerability_properties(finding: Finding, properties: dict[str, Any]) -> N
         properties["fixStatus"] = finding.fix_status.value
     _exploit_properties(finding, properties)
     if finding.package:
-        pkg = finding.package
-        properties["package"] = _present(
-            (
-                ("name", pkg.name),
-                ("version", pkg.version),
-                ("fixedVersion", pkg.fixed_version),
-                ("type", pkg.type),
-                ("purl", pkg.purl),
-                ("path", pkg.path),
-            )  # fmt: skip
-        )
+        properties["package"] = _package_properties(finding.package)
+
+
+def _package_properties(pkg: Package) -> dict[str, Any]:
+    """``_present`` of the package's fields, spelled out: it runs once per result."""
+    out: dict[str, Any] = {}
+    if pkg.name not in _ABSENT:
+        out["name"] = pkg.name
+    if pkg.version not in _ABSENT:
+        out["version"] = pkg.version
+    if pkg.fixed_version not in _ABSENT:
+        out["fixedVersion"] = pkg.fixed_version
+    if pkg.type not in _ABSENT:
+        out["type"] = pkg.type
+    if pkg.purl not in _ABSENT:
+        out["purl"] = pkg.purl
+    if pkg.path not in _ABSENT:
+        out["path"] = pkg.path
+    return out
+
+
+_ABSENT = ("", None)  # what ``_present`` leaves out
 
 
 @functools.lru_cache(maxsize=4096)  # a CVE's CVSS list is the same in each package it is in
@@ -287,40 +309,87 @@ def _fixes(finding: Finding) -> list[dict[str, Any]]:
              "artifactChanges": [change]}]  # fmt: skip
 
 
-def _result(
-    finding: Finding, rule_index: int, report: Report, hashes: Mapping[str, Mapping[int, str]]
-) -> dict[str, Any]:
-    location, path, line = _physical(finding, report)
-    fingerprint = finding.fingerprint
-    fingerprints = {FINGERPRINT_KEY: fingerprint}
-    line_hash = hashes.get(path, {}).get(line)
-    if line_hash and finding.package is None:
-        # File results: GitHub's own line hash. Image results keep only the stable
-        # (rule, package, version, path) hash, so moving the FROM line never re-opens them.
-        fingerprints["primaryLocationLineHash"] = line_hash
-    result: dict[str, Any] = {
-        "ruleId": finding.rule_id,
-        "ruleIndex": rule_index,
-        "level": finding.severity.sarif_level,
-        "message": {"text": _message(finding)},
-        "locations": [location],
-        "partialFingerprints": fingerprints,
-        "properties": _properties(finding, fingerprint),
-    }
-    if finding.baseline_state in ("new", "unchanged"):
-        result["baselineState"] = finding.baseline_state
-    fixes = _fixes(finding)
-    if fixes:
-        result["fixes"] = fixes
-    if finding.suppression is not None:
-        result["suppressions"] = [
-            {
-                "kind": finding.suppression.kind,
-                "status": "accepted",
-                "justification": _truncate(finding.suppression.justification, 2000),
-            }
-        ]
-    return result
+# level, the properties (this finding's fingerprint, package and layer are replaced in a copy),
+# the baseline state and the replacement line of a fix.
+_Template = tuple[str, dict[str, Any], str, str]
+
+
+class _Results:
+    """Results, each made from the parts it shares with others: what a result says about its
+    vulnerability (level, tools, severities, CVSS, fix status, KEV, EPSS, aliases, ...) is the
+    same in every package the vulnerability is in, so it is made once per distinct combination
+    of the fields it comes from, and its location once per distinct place. The combinations are
+    told apart by the ids of the finding's tuples, enums and score, which the parsers and the
+    merge share among a CVE's findings (and which live as long as the findings, for the whole
+    build); findings that share nothing only make more templates."""
+
+    def __init__(self, report: Report, hashes: Mapping[str, Mapping[int, str]]) -> None:
+        self.report, self.hashes = report, hashes
+        self.templates: dict[tuple[object, ...], _Template] = {}
+        self.places: dict[tuple[object, ...], list[dict[str, Any]]] = {}
+
+    def template(self, f: Finding) -> _Template:
+        key = (id(f.kind), id(f.severity), id(f.tools), id(f.tool_severities), id(f.cvss_score),
+               f.severity_source, id(f.cvss), id(f.fix_status), id(f.kev), id(f.epss),
+               id(f.aliases), id(f.checklist), f.confidence, id(f.properties),
+               f.package is None, not f.location.layer)  # fmt: skip
+        found = self.templates.get(key)
+        if found is None:
+            found = self.templates[key] = (
+                f.severity.sarif_level, _properties(f, ""), f.baseline_state,
+                f.property("replacement"),
+            )  # fmt: skip
+        return found
+
+    def locations(self, f: Finding) -> tuple[list[dict[str, Any]], str, int]:
+        path, line, end_line = _location(f, self.report)
+        package = f.package
+        image_path = f.location.image_path or (package.path if package else "")
+        key = (path, line, end_line, image_path, package is None)
+        found = self.places.get(key)
+        if found is None:
+            found = self.places[key] = [_physical(f, self.report)[0]]
+        return found, path, line
+
+    def __call__(self, finding: Finding, rule_index: int) -> dict[str, Any]:
+        level, shared, baseline, replacement = self.template(finding)
+        locations, path, line = self.locations(finding)
+        fingerprint = finding.fingerprint
+        properties = shared.copy()  # the same keys in the same order: replaced where they are
+        properties["fingerprint"] = fingerprint
+        if finding.package is not None:
+            properties["package"] = _package_properties(finding.package)
+        if finding.location.layer:
+            properties["layer"] = finding.location.layer
+        fingerprints = {FINGERPRINT_KEY: fingerprint}
+        line_hash = self.hashes.get(path, {}).get(line) if self.hashes else None
+        if line_hash and finding.package is None:
+            # File results: GitHub's own line hash. Image results keep only the stable
+            # (rule, package, version, path) hash, so moving the FROM line never re-opens them.
+            fingerprints["primaryLocationLineHash"] = line_hash
+        result: dict[str, Any] = {
+            "ruleId": finding.rule_id,
+            "ruleIndex": rule_index,
+            "level": level,
+            "message": {"text": _message(finding)},
+            "locations": locations,
+            "partialFingerprints": fingerprints,
+            "properties": properties,
+        }
+        if baseline in ("new", "unchanged"):
+            result["baselineState"] = baseline
+        fixes = _fixes(finding) if replacement else []
+        if fixes:
+            result["fixes"] = fixes
+        if finding.suppression is not None:
+            result["suppressions"] = [
+                {
+                    "kind": finding.suppression.kind,
+                    "status": "accepted",
+                    "justification": _truncate(finding.suppression.justification, 2000),
+                }
+            ]
+        return result
 
 
 def _line_hashes(
@@ -354,10 +423,13 @@ def _too_big(data: bytes) -> bool:
     if len(data) <= MAX_GZIP_BYTES:
         return False  # compression cannot make it bigger than it is
     # A fast compression first; only a borderline case pays for the thorough one.
-    return (
-        len(gzip.compress(data, 1)) > MAX_GZIP_BYTES
-        and len(gzip.compress(data, 6)) > MAX_GZIP_BYTES
-    )
+    return _gzip_size(data, 1) > MAX_GZIP_BYTES and _gzip_size(data, 6) > MAX_GZIP_BYTES
+
+
+def _gzip_size(data: bytes, level: int) -> int:
+    """``len(gzip.compress(data, level))``: the raw deflate stream in gzip's 10-byte header
+    and 8-byte trailer, without the CRC pass over the data that only the trailer's bytes need."""
+    return 18 + len(zlib.compress(data, level, wbits=-15))
 
 
 def build_sarif_text(
@@ -457,12 +529,8 @@ def _rules_and_results(
         for rid in rule_ids
     ]
     rule_index = {rid: i for i, rid in enumerate(rule_ids)}
-    hashes = _line_hashes(findings, sources)
-    results = [
-        _result(f, rule_index[f.rule_id], report, hashes)
-        for f in findings
-        if f.rule_id in rule_index
-    ]
+    make = _Results(report, _line_hashes(findings, sources))
+    results = [make(f, rule_index[f.rule_id]) for f in findings if f.rule_id in rule_index]
     return rules, results
 
 
@@ -497,10 +565,15 @@ def _comparison(report: Report) -> dict[str, Any]:
         "summary": comparison.line,
         "failOnScope": "new" if comparison.scope_new_only else "all",
         "fixedFindings": [
-            _present((("ruleId", f.rule_id), ("severity", f.severity.value),
-                      ("package", f.package.name if f.package else ""),
-                      ("version", f.package.version if f.package else ""),
-                      ("fingerprint", f.fingerprint)))  # fmt: skip
+            _present(
+                (
+                    ("ruleId", f.rule_id),
+                    ("severity", f.severity.value),
+                    ("package", f.package.name if f.package else ""),
+                    ("version", f.package.version if f.package else ""),
+                    ("fingerprint", f.fingerprint),
+                )
+            )  # fmt: skip
             for f in comparison.fixed
         ],
     }

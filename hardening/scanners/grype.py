@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +31,13 @@ from hardening.model import (
 )
 from hardening.policy import ignores
 from hardening.scanners.base import ScanJob, Scanner, ScanOutput
-from hardening.scanners.common import CVE_RE, ParsedReport
+from hardening.scanners.common import (
+    CVE_RE,
+    FINDING_FIELDS,
+    PACKAGE_FIELDS,
+    ParsedReport,
+    maker,
+)
 from hardening.scanners.reports import read_report
 
 if TYPE_CHECKING:
@@ -39,7 +46,9 @@ if TYPE_CHECKING:
     from hardening.scanners.schema import (
         GrypeArtifact,
         GrypeMatch,
+        GrypeMatchText,
         GrypeVulnerability,
+        ReportText,
     )
 
 TOOL = "grype"
@@ -142,6 +151,13 @@ class _Shared:
         self.links: dict[tuple[Any, bytes], tuple[str, ...]] = {}
         self.text: dict[str, str] = {}
         self.vulnerabilities: dict[tuple[bytes, bytes], _Vulnerability | None] = {}
+        self.locations: dict[tuple[str, str], Location] = {}
+
+    def location_of(self, layer: str, path: str) -> Location:
+        found = self.locations.get((layer, path))
+        if found is None:
+            found = self.locations[(layer, path)] = _LOCATION(layer=layer, image_path=path)
+        return found
 
     def cvss_of(self, raw: Any, namespace: str) -> tuple[float | None, tuple[Cvss, ...]]:
         is_raw = isinstance(raw, self.raw_type)  # as read from the report, else decoded
@@ -194,14 +210,15 @@ class _Vulnerability:
     """What a match says about its vulnerability, the same in every package it is in: read
     once per distinct vulnerability and related list (by their bytes)."""
 
-    __slots__ = ("cvss", "fixed", "ids", "properties", "references", "score", "severity",
-                 "source", "status", "suffix", "text")  # fmt: skip
+    __slots__ = ("cvss", "fixed", "ids", "properties", "rated", "references", "score",
+                 "severity", "source", "status", "suffix", "text")  # fmt: skip
 
     def __init__(self, vuln: GrypeVulnerability, related: list[dict[str, Any]], shared: _Shared):
         fix = vuln.fix or {}
         fixed_versions = [str(v) for v in (fix.get("versions") or []) if v]
         self.fixed = ", ".join(fixed_versions)
         self.severity = Severity.parse(vuln.severity)
+        self.rated = _TOOL_SEVERITIES[self.severity]
         description, self.score, self.cvss = _details(vuln, related, shared)
         self.status = status = _fix_status(fix, fixed_versions)
         kevs = _entries(vuln.knownExploited, related, "knownExploited")
@@ -220,7 +237,16 @@ class _Vulnerability:
         ]  # fmt: skip
 
 
-def _vulnerability(match: GrypeMatch, shared: _Shared) -> _Vulnerability | None:
+_TOOLS = (TOOL,)
+_CHECKLIST = ("C15",)
+_TOOL_SEVERITIES = {severity: ((TOOL, severity),) for severity in Severity}
+_FINDING: Callable[..., Finding] = maker(Finding, FINDING_FIELDS)
+_PACKAGE: Callable[..., Package] = maker(Package, PACKAGE_FIELDS)
+_LOCATION: Callable[..., Location] = maker(Location)
+_OS_PACKAGES = ("deb", "apk", "rpm")
+
+
+def _vulnerability(match: GrypeMatch | GrypeMatchText, shared: _Shared) -> _Vulnerability | None:
     from hardening.scanners.schema import GrypeVulnerability, present
 
     if not present(match.vulnerability):
@@ -243,30 +269,78 @@ def _match(match: GrypeMatch, shared: _Shared) -> list[Finding]:
         return []
     location = _location(artifact)
     package = _package(artifact, location, found.fixed)
+    return _findings(found, package, location)
+
+
+def _text_matches(matches: list[GrypeMatchText], shared: _Shared, findings: list[Finding]) -> None:
+    """``_match`` of each match whose artifact's fields are all text, in one loop: what it
+    shares with other matches (its vulnerability, its location) looked up as ``_match``
+    looks it up, and the findings made the same way."""
+    vulnerabilities, locations = shared.vulnerabilities, shared.locations
+    append, unread = findings.append, _UNREAD
+    vulnerability, db_paths, os_packages = Kind.VULNERABILITY, _DB_PATHS, _OS_PACKAGES
+    for match in matches:
+        artifact = match.artifact
+        if artifact is None:
+            continue
+        # The key ``_vulnerability`` files it under (a match without one is read there).
+        found = vulnerabilities.get(
+            (bytes(match.vulnerability), bytes(match.relatedVulnerabilities)), unread
+        )
+        if found is unread:
+            found = _vulnerability(match, shared)
+        if found is None:
+            continue
+        place = ("", "")
+        if artifact.locations:
+            chosen = artifact.locations[0]
+            for candidate in artifact.locations:
+                if not candidate.path.startswith(db_paths):
+                    chosen = candidate
+                    break
+            place = (chosen.layerID, chosen.path)
+        location = locations.get(place) or shared.location_of(*place)
+        name, version, kind = artifact.name or "", artifact.version or "", artifact.type or ""
+        package = _PACKAGE(
+            name, version, found.fixed, kind, artifact.purl or "",
+            location.image_path if kind not in os_packages else "",
+        )  # fmt: skip
+        for rule_id, aliases, title, kev, epss in found.ids:
+            message = f"{rule_id} in {name} {version}: {found.text}"[:2000] + found.suffix
+            append(_FINDING(
+                rule_id, vulnerability, found.severity, title, message, found.score, package,
+                location, _TOOLS, found.rated, found.references, aliases, _CHECKLIST,
+                found.properties, found.status, found.source, found.cvss, kev, epss,
+            ))  # fmt: skip
+
+
+_UNREAD: Any = object()  # not looked up yet (None: no vulnerability)
+
+
+def _findings(found: _Vulnerability, package: Package, location: Location) -> list[Finding]:
     severity = found.severity
     return [
-        Finding(
-            rule_id=rule_id,
-            kind=Kind.VULNERABILITY,
-            severity=severity,
-            title=title,
-            message=f"{rule_id} in {package.name} {package.version}: {found.text}"[:2000]
-            + found.suffix,
-            cvss_score=found.score,
-            package=package,
-            location=location,
-            tools=(TOOL,),
-            tool_severities=((TOOL, severity),),
-            references=found.references,
-            aliases=aliases,
-            checklist=("C15",),
-            properties=found.properties,
-            fix_status=found.status,
-            severity_source=found.source,
-            cvss=found.cvss,
-            kev=kev,
-            epss=epss,
-        )
+        _FINDING(
+            rule_id,
+            Kind.VULNERABILITY,
+            severity,
+            title,
+            f"{rule_id} in {package.name} {package.version}: {found.text}"[:2000] + found.suffix,
+            found.score,
+            package,
+            location,
+            _TOOLS,
+            found.rated,
+            found.references,
+            aliases,
+            _CHECKLIST,
+            found.properties,
+            found.status,
+            found.source,
+            found.cvss,
+            kev,
+            epss,
+        )  # fmt: skip
         for rule_id, aliases, title, kev, epss in found.ids
     ]
 
@@ -324,33 +398,73 @@ def parse_grype(document: Any, source: str = "") -> ParsedReport:
 
 
 def parse_grype_json(data: bytes, source: str = "") -> ParsedReport | None:
-    """Parse Grype's JSON report from its bytes; None when it is not Grype's report."""
-    if data.lstrip()[:1] != b"{":
+    """Parse Grype's JSON report from its bytes (or any buffer: a mapped file); None when it
+    is not Grype's report."""
+    from hardening.scanners.schema import (
+        RAW_LIST,
+        GrypeReport,
+        decode_report_text,
+        first_byte,
+        present,
+    )
+
+    if first_byte(data) != b"{":
         codec.decode(data)  # not JSON at all says so; other JSON is no report of ours
         return None
-
-    from hardening.scanners.schema import RAW_LIST, GrypeMatch, GrypeReport, present
-
+    text = decode_report_text(data)
+    if text is not None:  # read in one pass
+        return parse_grype_text(text, source)
     report = codec.decode(data, GrypeReport)
-    descriptor = report.descriptor
-    if not present(report.matches) or not isinstance(descriptor, dict):
-        return None
-    if str(descriptor.get("name", "grype")).lower() != "grype":
+    if not present(report.matches) or not _is_grype(report.descriptor):
         return None
     matches = codec.decode(report.matches, RAW_LIST)
-    read = codec.decoder(GrypeMatch)  # one at a time: the report is large
     findings: list[Finding] = []
-    shared = _Shared()
     with codec.paused_gc():
-        for raw in matches or []:
-            findings.extend(_match(read(raw), shared))
+        _matches(matches or [], findings)
+    return _parsed(report.descriptor, report.source, findings, source)
+
+
+def parse_grype_text(report: ReportText, source: str = "") -> ParsedReport | None:
+    """``parse_grype_json`` of a report read whole as text; None when it is not Grype's."""
+    from hardening.scanners.schema import UNSET
+
+    if report.matches is UNSET or not _is_grype(report.descriptor):
+        return None
+    findings: list[Finding] = []
+    with codec.paused_gc():
+        _text_matches(report.matches or [], _Shared(), findings)
+    return _parsed(report.descriptor, report.source, findings, source)
+
+
+def _is_grype(descriptor: Any) -> bool:
+    return isinstance(descriptor, dict) and str(descriptor.get("name", "grype")).lower() == "grype"
+
+
+def _parsed(descriptor: Any, target: Any, findings: list[Finding], source: str) -> ParsedReport:
     version = str(descriptor.get("version", ""))
-    target = report.source or {}
+    target = target or {}
     name = ""
     if isinstance(target, dict):
         inner = target.get("target")
         name = str(inner.get("userInput", "") if isinstance(inner, dict) else inner or "")
     return ParsedReport(TOOL, version, tuple(findings), source, name)
+
+
+def _matches(raws: list[msgspec.Raw], findings: list[Finding]) -> None:
+    """Each match read on its own (the report is large): its artifact as text first, and
+    read loosely when a field is not text (``null`` where text belongs, a number, ...)."""
+    from hardening.scanners.schema import GrypeMatch, GrypeMatchText
+
+    text, loose = codec.decoder(GrypeMatchText), codec.decoder(GrypeMatch)
+    shared = _Shared()
+    extend = findings.extend
+    for raw in raws:
+        try:
+            match = text(raw)
+        except codec.WrongShape:
+            extend(_match(loose(raw), shared))
+            continue
+        _text_matches([match], shared, findings)
 
 
 def looks_like_grype(document: Any) -> bool:

@@ -25,14 +25,25 @@ Rules (these decide the merged count, so they are stated here where they are app
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from operator import attrgetter
 
 from hardening import codec
-from hardening.model import Cvss, Epss, Finding, FixStatus, Kev, Kind, Package, Severity, sort_key
+from hardening.model import (
+    Cvss,
+    Epss,
+    Finding,
+    FixStatus,
+    Kev,
+    Kind,
+    Location,
+    Package,
+    Severity,
+    sort_key,
+)
 from hardening.scanners import registry
-from hardening.scanners.common import package_key
+from hardening.scanners.common import FINDING_FIELDS, PACKAGE_FIELDS, maker, package_key
 
 Triple = tuple[str, tuple[str, str], str]
 
@@ -42,24 +53,54 @@ def identity(finding: Finding) -> Triple:
     return finding.rule_id.upper(), package_key(finding.package), finding.package.version
 
 
-def _fold_advisories(vulns: list[Finding]) -> list[Finding]:
-    """Rename an advisory id to its CVE where another finding of the same package says so."""
-    cve_of: dict[tuple[str, tuple[str, str], str], str] = {}
+Groups = dict[Triple, list[Finding]]
+
+
+def _identities(vulns: list[Finding]) -> tuple[list[Triple], dict[Triple, str], Groups]:
+    """Each finding's identity, the CVE each advisory id stands for in a package (the aliases
+    of the CVE findings, keyed as an advisory finding's identity would be), and the findings
+    grouped by identity (as ``_grouped`` groups them, before any advisory is folded)."""
+    keys: list[Triple] = []
+    cve_of: dict[Triple, str] = {}
+    groups: Groups = {}
+    append = keys.append
     for f in vulns:
-        assert f.package is not None
-        if f.rule_id.upper().startswith("CVE-"):
+        package = f.package
+        assert package is not None
+        upper, name, version = f.rule_id.upper(), package_key(package), package.version
+        key = (upper, name, version)
+        append(key)
+        group = groups.get(key)
+        if group is None:
+            groups[key] = [f]
+        else:
+            group.append(f)
+        if f.aliases and upper.startswith("CVE-"):
             for alias in f.aliases:
-                cve_of[(alias.upper(), package_key(f.package), f.package.version)] = f.rule_id
-    if not cve_of:
-        return vulns
-    out = []
-    for f in vulns:
-        assert f.package is not None
-        cve = cve_of.get((f.rule_id.upper(), package_key(f.package), f.package.version))
-        if cve and not f.rule_id.upper().startswith("CVE-"):
-            f = replace(f, rule_id=cve, aliases=tuple(dict.fromkeys((*f.aliases, f.rule_id))))
-        out.append(f)
-    return out
+                cve_of[(alias.upper(), name, version)] = f.rule_id
+    return keys, cve_of, groups
+
+
+def _grouped(vulns: list[Finding], keys: list[Triple]) -> Groups:
+    groups: Groups = {}
+    for key, finding in zip(keys, vulns, strict=True):
+        groups.setdefault(key, []).append(finding)
+    return groups
+
+
+def _fold_advisories(vulns: list[Finding], keys: list[Triple], cve_of: dict[Triple, str]) -> bool:
+    """Rename an advisory id to its CVE where another finding of the same package says so
+    (in place: ``keys`` are the findings' identities and change with them); whether any was."""
+    folded = False
+    for index, key in enumerate(keys if cve_of else ()):
+        cve = cve_of.get(key) if not key[0].startswith("CVE-") else None
+        if cve:
+            f = vulns[index]
+            aliases = tuple(dict.fromkeys((*f.aliases, f.rule_id)))
+            vulns[index] = replace(f, rule_id=cve, aliases=aliases)
+            keys[index] = (cve.upper(), key[1], key[2])
+            folded = True
+    return folded
 
 
 Ranks = dict[str | tuple[str, ...], int]
@@ -93,13 +134,22 @@ def _severities(group: list[Finding]) -> dict[str, Severity]:
 
 
 def _package(group: list[Finding]) -> Package:
+    """The first package's, with the first fixed version, PURL and path any finding has (the
+    first package itself when it has them all: packages are immutable)."""
     first = group[0].package
     assert first is not None
-    packages = [f.package for f in group if f.package]
-    fixed = next((p.fixed_version for p in packages if p.fixed_version), "")
-    purl = next((p.purl for p in packages if p.purl), "")
-    path = next((p.path for p in packages if p.path), "")
-    return Package(first.name, first.version, fixed, first.type, purl, path)
+    fixed = purl = path = ""
+    for f in group:
+        package = f.package
+        assert package is not None
+        fixed, purl, path = (
+            fixed or package.fixed_version,
+            purl or package.purl,
+            path or package.path,
+        )
+    if (fixed, purl, path) == (first.fixed_version, first.purl, first.path):
+        return first
+    return _PACKAGE(first.name, first.version, fixed, first.type, purl, path)
 
 
 def _properties(
@@ -117,7 +167,7 @@ def _properties(
 
 
 def _rating(
-    group: list[Finding], severity: Severity, fixed: str, ranks: Ranks
+    group: list[Finding], severity: Severity, fixed: bool, ranks: Ranks
 ) -> tuple[Finding, FixStatus | None]:
     """The finding whose source set the severity, and the fix status, independent of order."""
     ordered = sorted(
@@ -133,63 +183,139 @@ def _rating(
     return rated, FixStatus.FIXED if fixed else status
 
 
-Shared = tuple[tuple[str, ...], tuple[Cvss, ...], tuple[str, ...]]
+# What a group's findings say about the vulnerability rather than the package: the same for
+# every package a CVE is in, so decided once per distinct combination (``_verdict``).
+Verdict = tuple[
+    tuple[str, ...],  # tools
+    tuple[tuple[str, Severity], ...],  # each tool's severity
+    Severity,
+    tuple[tuple[str, str], ...],  # properties
+    FixStatus | None,
+    str,  # the source of the severity
+    tuple[str, ...],  # aliases
+    tuple[Cvss, ...],
+    tuple[str, ...],  # references
+]
+Memo = dict[tuple[object, ...], Verdict]
 
 
-def _shared(group: list[Finding], rule_id: str, memo: dict[tuple[object, ...], Shared]) -> Shared:
-    """The group's aliases, CVSS and references, united. The parsers hand every finding of a
-    CVE the same tuples, so each distinct combination is united once (by the tuples' identity:
-    they live as long as the findings that hold them, for the whole merge)."""
-    key = (rule_id, *[id(part) for f in group for part in (f.aliases, f.cvss, f.references)])
-    found = memo.get(key)
-    if found is None:
-        upper = rule_id.upper()
-        aliases = tuple(dict.fromkeys(a for f in group for a in f.aliases if a.upper() != upper))
-        cvss = tuple(sorted({c for f in group for c in f.cvss}, key=_CVSS_ORDER))
-        references = tuple(dict.fromkeys(r for f in group for r in f.references))
-        found = memo[key] = (aliases, cvss, references)
-    return found
-
-
-def _combine(
-    group: list[Finding], ranks: Ranks, memo: dict[tuple[object, ...], Shared]
-) -> Finding:
-    if len(group) == 1:
-        return group[0]
-    group.sort(key=lambda f: _tool_rank(f, ranks))
-    first = group[0]
+def _decide(group: list[Finding], rule_id: str, fixed: bool, ranks: Ranks) -> Verdict:
     tools = sorted({t for f in group for t in f.tools}, key=lambda t: (ranks.get(t, 99), t))
     severities = _severities(group)
     severity = max((f.severity for f in group), key=_RANK.__getitem__)
+    rated, status = _rating(group, severity, fixed, ranks)
+    upper = rule_id.upper()
+    aliases = tuple(dict.fromkeys(a for f in group for a in f.aliases if a.upper() != upper))
+    cvss = tuple(sorted({c for f in group for c in f.cvss}, key=_CVSS_ORDER))
+    references = tuple(dict.fromkeys(r for f in group for r in f.references))
+    return (tuple(tools), tuple(sorted(severities.items())), severity,
+            _properties(group, severities), status, rated.severity_source,
+            aliases, cvss, references)  # fmt: skip
+
+
+def _verdict(group: list[Finding], fixed: bool, ranks: Ranks, memo: Memo) -> Verdict:
+    """``_decide``, once per distinct combination of what it reads. The key holds the ids of
+    the findings' tuples and enums: the parsers hand every finding of a CVE the same ones, and
+    they live as long as the findings that hold them, for the whole merge."""
+    rule_id = group[0].rule_id
+    key = (rule_id, fixed, *[
+        part for f in group for part in (
+            id(f.tools), id(f.tool_severities), id(f.severity), f.severity_source,
+            id(f.fix_status), id(f.properties), id(f.aliases), id(f.cvss), id(f.references),
+        )
+    ])  # fmt: skip
+    found = memo.get(key)
+    if found is None:
+        found = memo[key] = _decide(group, rule_id, fixed, ranks)
+    return found
+
+
+def _firsts(
+    group: list[Finding], rule_id: str
+) -> tuple[str, float | None, Location, Kev | None, Epss | None]:
+    """The title, CVSS score, location and KEV mark of the first finding that has one, and
+    the newest EPSS score."""
+    first = group[0]
+    title = score = location = kev = epss = None
+    for f in group:
+        if title is None and f.title and f.title != rule_id:
+            title = f.title
+        if score is None:
+            score = f.cvss_score
+        if location is None and f.location.layer:
+            location = f.location
+        if kev is None:
+            kev = f.kev
+        if f.epss is not None and (epss is None or f.epss.date > epss.date):
+            epss = f.epss
+    return (first.title if title is None else title, score,
+            first.location if location is None else location, kev, epss)  # fmt: skip
+
+
+def _combine(group: list[Finding], ranks: Ranks, memo: Memo) -> Finding:
+    if len(group) == 1:
+        return group[0]
+    if len(group) == 2:
+        return _pair(group[0], group[1], ranks, memo)
+    group.sort(key=lambda f: _tool_rank(f, ranks))
+    first = group[0]
     package = _package(group)
-    rated, status = _rating(group, severity, package.fixed_version, ranks)
+    (tools, tool_severities, severity, properties, status, source, aliases, cvss,
+     references) = _verdict(group, package.fixed_version != "", ranks, memo)  # fmt: skip
     rule_id = first.rule_id
-    aliases, cvss, references = _shared(group, rule_id, memo)
-    # Built directly rather than with dataclasses.replace: this runs once per merged pair.
-    return Finding(
-        rule_id=rule_id,
-        kind=first.kind,
-        severity=severity,
-        title=next((f.title for f in group if f.title and f.title != rule_id), first.title),
-        message=first.message,
-        cvss_score=next((f.cvss_score for f in group if f.cvss_score is not None), None),
-        package=package,
-        location=next((f.location for f in group if f.location.layer), first.location),
-        tools=tuple(tools),
-        tool_severities=tuple(sorted(severities.items())),
-        references=references,
-        aliases=aliases,
-        checklist=first.checklist,
-        fix=first.fix,
-        confidence=first.confidence,
+    title, score, location, kev, epss = _firsts(group, rule_id)
+    # Made directly rather than with dataclasses.replace: this runs once per merged pair.
+    return _FINDING(
+        rule_id, first.kind, severity, title, first.message, score, package, location, tools,
+        tool_severities, references, aliases, first.checklist, properties, status, source,
+        cvss, kev, epss, fix=first.fix, confidence=first.confidence,
         suppression=first.suppression,
-        properties=_properties(group, severities),
-        fix_status=status,
-        severity_source=rated.severity_source,
-        cvss=cvss,
-        kev=next((f.kev for f in group if f.kev is not None), None),
-        epss=newest_epss(f.epss for f in group),
+    )  # fmt: skip
+
+
+def _pair(a: Finding, b: Finding, ranks: Ranks, memo: Memo) -> Finding:
+    """``_combine`` of two findings (one from each scanner: nearly every group), unrolled: the
+    same package, verdict (``_verdict``'s key for two findings) and first values."""
+    if _tool_rank(b, ranks) < _tool_rank(a, ranks):
+        a, b = b, a  # what the stable sort does to two findings
+    pa, pb = a.package, b.package
+    assert pa is not None and pb is not None
+    fixed, purl, path = pa.fixed_version or pb.fixed_version, pa.purl or pb.purl, pa.path or pb.path
+    package = pa
+    if fixed != pa.fixed_version or purl != pa.purl or path != pa.path:
+        package = _PACKAGE(pa.name, pa.version, fixed, pa.type, purl, path)
+    rule_id = a.rule_id
+    key = (
+        rule_id, fixed != "",
+        id(a.tools), id(a.tool_severities), id(a.severity), a.severity_source,
+        id(a.fix_status), id(a.properties), id(a.aliases), id(a.cvss), id(a.references),
+        id(b.tools), id(b.tool_severities), id(b.severity), b.severity_source,
+        id(b.fix_status), id(b.properties), id(b.aliases), id(b.cvss), id(b.references),
+    )  # fmt: skip
+    verdict = memo.get(key)
+    if verdict is None:
+        verdict = memo[key] = _decide([a, b], rule_id, fixed != "", ranks)
+    tools, tool_severities, severity, properties, status, source, aliases, cvss, references = (
+        verdict
     )
+    title = a.title
+    if not title or title == rule_id:
+        title = b.title if b.title and b.title != rule_id else title
+    location = a.location if a.location.layer or not b.location.layer else b.location
+    epss = a.epss
+    if b.epss is not None and (epss is None or b.epss.date > epss.date):
+        epss = b.epss
+    return _FINDING(
+        rule_id, a.kind, severity, title, a.message,
+        a.cvss_score if a.cvss_score is not None else b.cvss_score, package, location, tools,
+        tool_severities, references, aliases, a.checklist, properties, status, source, cvss,
+        a.kev if a.kev is not None else b.kev, epss,
+        fix=a.fix, confidence=a.confidence, suppression=a.suppression,
+    )  # fmt: skip
+
+
+_FINDING: Callable[..., Finding] = maker(Finding, FINDING_FIELDS)
+_PACKAGE: Callable[..., Package] = maker(Package, PACKAGE_FIELDS)
 
 
 def newest_epss(scores: Iterable[Epss | None]) -> Epss | None:
@@ -207,6 +333,8 @@ def spread_exploit_marks(findings: list[Finding]) -> list[Finding]:
     kev: dict[str, Kev] = {}
     epss: dict[str, Epss] = {}
     for f in findings:
+        if f.kev is None and f.epss is None:
+            continue  # nothing to give (and a finding without a score changes no score)
         key = f.rule_id.upper()
         if f.kev is not None:
             kev.setdefault(key, f.kev)
@@ -285,9 +413,9 @@ def _merge(findings: Iterable[Finding]) -> list[Finding]:
             vulns.append(finding)
         else:
             others.append(finding)
-    groups: dict[Triple, list[Finding]] = {}
-    for finding in _fold_advisories(vulns):
-        groups.setdefault(identity(finding), []).append(finding)
-    ranks, memo = _ranks(), dict[tuple[object, ...], Shared]()
+    keys, cve_of, groups = _identities(vulns)
+    if _fold_advisories(vulns, keys, cve_of):
+        groups = _grouped(vulns, keys)  # again, with the advisories renamed
+    ranks, memo = _ranks(), Memo()
     merged = spread_exploit_marks([_combine(group, ranks, memo) for group in groups.values()])
     return sorted([*merged, *fold_secrets(others)], key=sort_key)

@@ -7,20 +7,27 @@ of it is carried onward. A secret finding keeps the rule, the file, the line and
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from hardening import codec
 from hardening.model import Cvss, Finding, FixStatus, Kind, Location, Package, Severity
 from hardening.policy import ignores
 from hardening.scanners.base import ScanJob, Scanner, ScanOutput
-from hardening.scanners.common import ParsedReport
+from hardening.scanners.common import FINDING_FIELDS, PACKAGE_FIELDS, ParsedReport, maker
 from hardening.scanners.reports import read_report
 
 if TYPE_CHECKING:
     import msgspec
 
     from hardening.request import ScanRequest
-    from hardening.scanners.schema import TrivyResult, TrivyVulnerability
+    from hardening.scanners.schema import (
+        ReportText,
+        TrivyResult,
+        TrivyResultText,
+        TrivyVulnerability,
+        TrivyVulnerabilityText,
+    )
     from hardening.scanners.trivy_exec import TrivySettings
 
 TOOL = "trivy"
@@ -103,6 +110,9 @@ class _Shared:
         self.cvss: dict[bytes, tuple[float | None, tuple[Cvss, ...]]] = {}
         self.references: dict[tuple[Any, bytes], tuple[str, ...]] = {}
         self.text: dict[str, str] = {}
+        self.cves: dict[tuple[Any, ...], list[tuple[tuple[msgspec.Raw, ...], _Cve]]] = {}
+        self.statuses: dict[tuple[str | None, str], tuple[FixStatus, str]] = {}
+        self.locations: dict[tuple[str, str], Location] = {}
 
     def cvss_of(self, raw: msgspec.Raw) -> tuple[float | None, tuple[Cvss, ...]]:
         key = self.raw_bytes(raw)
@@ -127,6 +137,95 @@ class _Shared:
 
     def intern(self, text: str) -> str:
         return self.text.setdefault(text, text)
+
+    def cve_of(self, vuln: TrivyVulnerabilityText) -> _Cve:
+        """What the vulnerability's record says, read once per distinct record (its text and
+        the bytes of its description, CVSS and references) and shared by every package it is
+        found in."""
+        key = (vuln.VulnerabilityID, vuln.Severity, vuln.SeveritySource, vuln.Title,
+               tuple(vuln.VendorIDs or ()), vuln.PrimaryURL)  # fmt: skip
+        raws: tuple[msgspec.Raw, ...] = (vuln.Description, vuln.References, vuln.CVSS)
+        for known, found in self.cves.get(key, ()):
+            if known == raws:
+                return found
+        vid = str(vuln.VulnerabilityID).strip()
+        severity = Severity.parse(vuln.Severity)
+        title = self.intern(vuln.Title or vid)
+        score, cvss = self.cvss_of(vuln.CVSS)
+        found = (
+            vid, severity, title, str(self.decode_raw(vuln.Description) or title),
+            tuple(v for v in vuln.VendorIDs or [] if v and v != vid),
+            score, cvss, self.references_of(vuln.PrimaryURL, vuln.References),
+            self.intern(vuln.SeveritySource or ""), _TOOL_SEVERITIES[severity],
+        )  # fmt: skip
+        self.cves.setdefault(key, []).append((raws, found))
+        return found
+
+    def status_of(self, status_field: str | None, fixed: str) -> tuple[FixStatus, str]:
+        """The fix status and the message's last sentence, once per distinct pair."""
+        found = self.statuses.get((status_field, fixed))
+        if found is None:
+            status = _fix_status(status_field, fixed)
+            found = self.statuses[(status_field, fixed)] = (status, _fix_sentence(status, fixed))
+        return found
+
+    def location_of(self, layer: str, path: str) -> Location:
+        found = self.locations.get((layer, path))
+        if found is None:
+            found = self.locations[(layer, path)] = _LOCATION(layer=layer, image_path=path)
+        return found
+
+
+# vid, severity, title, description, aliases, score, CVSS, references, severity source, and
+# the tool's severity as findings carry it.
+_Cve = tuple[str, Severity, str, str, tuple[str, ...], float | None, tuple[Cvss, ...],
+             tuple[str, ...], str, tuple[tuple[str, Severity], ...]]  # fmt: skip
+_TOOLS = (TOOL,)
+_CHECKLIST = ("C15",)
+_TOOL_SEVERITIES = {severity: ((TOOL, severity),) for severity in Severity}
+# A vulnerability's fields, by position (its properties, KEV and EPSS marks: Trivy has none).
+_FINDING: Callable[..., Finding] = maker(
+    Finding, (*FINDING_FIELDS[:13], "fix_status", "severity_source", "cvss")
+)
+_PACKAGE: Callable[..., Package] = maker(Package, PACKAGE_FIELDS)
+_LOCATION: Callable[..., Location] = maker(Location)
+
+
+def _fix_sentence(status: FixStatus, fixed: str) -> str:
+    if fixed:
+        return f" Fixed in {fixed}."
+    return f" {status.label[:1].upper()}{status.label[1:]}."
+
+
+def _text_vulnerabilities(
+    vulns: list[TrivyVulnerabilityText], result_type: str, shared: _Shared, findings: list[Finding]
+) -> None:
+    """``_vulnerability`` of each vulnerability whose fields are all text, in one loop, from
+    what its record shares with every other package it is in."""
+    cve_of, statuses, places = shared.cve_of, shared.statuses, shared.locations
+    append, vulnerability = findings.append, Kind.VULNERABILITY
+    for vuln in vulns:
+        if not vuln.VulnerabilityID:
+            continue
+        cve = cve_of(vuln)
+        vid, severity, title, description, aliases, score, cvss, references, source, rated = cve
+        name, version = vuln.PkgName or "", vuln.InstalledVersion or ""
+        fixed, path = vuln.FixedVersion or "", vuln.PkgPath or ""
+        identifier, layer = vuln.PkgIdentifier, vuln.Layer
+        status, sentence = statuses.get((vuln.Status, fixed)) or shared.status_of(
+            vuln.Status, fixed
+        )
+        place = (layer.DiffID if layer is not None else "", path)
+        package = _PACKAGE(
+            name, version, fixed, result_type,
+            identifier.PURL if identifier is not None else "", path,
+        )  # fmt: skip
+        append(_FINDING(
+            vid, vulnerability, severity, title,
+            f"{vid} in {name} {version}: {description}"[:2000] + sentence, score, package,
+            places.get(place) or shared.location_of(*place), _TOOLS, rated, references,
+            aliases, _CHECKLIST, status, source, cvss,
+        ))  # fmt: skip
 
 
 def _vulnerability(vuln: TrivyVulnerability, result_type: str, shared: _Shared) -> Finding:
@@ -252,15 +351,26 @@ def parse_trivy(document: Any, source: str = "") -> ParsedReport:
 
 
 def parse_trivy_json(data: bytes, source: str = "") -> ParsedReport | None:
-    """Parse Trivy's JSON report from its bytes; None when it is not Trivy's report."""
-    from hardening.scanners.schema import TrivyReport, TrivyResult, decode_raw, present
+    """Parse Trivy's JSON report from its bytes (or any buffer: a mapped file); None when it
+    is not Trivy's report."""
+    from hardening.scanners.schema import (
+        TrivyReport,
+        TrivyResult,
+        decode_raw,
+        decode_report_text,
+        first_byte,
+        present,
+    )
 
-    start = data.lstrip()[:1]
+    start = first_byte(data)
     if start == b"[":  # the legacy format: a list of results
         return _parse_legacy(data, source)
     if start != b"{":
         codec.decode(data)  # not JSON at all says so; a JSON scalar is no report of ours
         return None
+    text = decode_report_text(data)
+    if text is not None:  # read in one pass
+        return parse_trivy_text(text, source)
     report = codec.decode(data, TrivyReport)
     has_target = present(report.Results) or present(report.ArtifactName)
     if not present(report.SchemaVersion) or not has_target:
@@ -268,11 +378,27 @@ def parse_trivy_json(data: bytes, source: str = "") -> ParsedReport | None:
     results = (
         codec.decode(report.Results, list[TrivyResult] | None) if present(report.Results) else None
     )
-    trivy = report.Trivy or {}
-    version = str(trivy.get("Version", "") if isinstance(trivy, dict) else "")
     name = decode_raw(report.ArtifactName) if present(report.ArtifactName) else ""
     image = report.ArtifactType == "container_image"
-    return _parse_results(results or [], version, str(name), image, source)
+    return _parse_results(results or [], _version(report.Trivy), str(name), image, source)
+
+
+def parse_trivy_text(report: ReportText, source: str = "") -> ParsedReport | None:
+    """``parse_trivy_json`` of a report read whole as text; None when it is not Trivy's."""
+    from hardening.scanners.schema import UNSET, decode_raw, present
+
+    has_target = report.Results is not UNSET or present(report.ArtifactName)
+    if not present(report.SchemaVersion) or not has_target:
+        return None
+    results = report.Results if report.Results is not UNSET else None
+    name = decode_raw(report.ArtifactName) if present(report.ArtifactName) else ""
+    image = report.ArtifactType == "container_image"
+    return _parse_results(results or [], _version(report.Trivy), str(name), image, source)
+
+
+def _version(trivy: Any) -> str:
+    trivy = trivy or {}
+    return str(trivy.get("Version", "") if isinstance(trivy, dict) else "")
 
 
 def _parse_legacy(data: bytes, source: str) -> ParsedReport | None:
@@ -291,11 +417,14 @@ def _parse_legacy(data: bytes, source: str) -> ParsedReport | None:
 
 
 def _parse_results(
-    results: list[TrivyResult], version: str, target: str, image: bool, source: str
+    results: list[TrivyResult] | list[TrivyResultText],
+    version: str,
+    target: str,
+    image: bool,
+    source: str,
 ) -> ParsedReport:
-    from hardening.scanners.schema import UNSET, TrivyVulnerability
+    from hardening.scanners.schema import UNSET, TrivyResultText
 
-    read = codec.decoder(TrivyVulnerability)  # one at a time: the report is large
     findings: list[Finding] = []
     seen_config: set[tuple[str, str]] = set()
     shared = _Shared()
@@ -306,10 +435,10 @@ def _parse_results(
                 if not isinstance(getattr(result, name) or [], list):
                     raise ValueError(f"{name} of {where.get('Target', 'a result')!r} is not a list")
             kind = "" if result.Type is UNSET else str(result.Type)
-            for raw in result.Vulnerabilities or []:
-                vuln = read(raw)
-                if vuln.VulnerabilityID:
-                    findings.append(_vulnerability(vuln, kind, shared))
+            if isinstance(result, TrivyResultText):  # each vulnerability already read as text
+                _text_vulnerabilities(result.Vulnerabilities or [], kind, shared, findings)
+            else:
+                _vulnerabilities(result.Vulnerabilities or [], kind, shared, findings)
             for secret in result.Secrets or []:
                 if isinstance(secret, dict):
                     found = _secret(secret, where, target, image)
@@ -326,6 +455,26 @@ def _parse_results(
                     if finding is not None:
                         findings.append(finding)
     return ParsedReport(TOOL, version, tuple(findings), source, target)
+
+
+def _vulnerabilities(
+    raws: list[msgspec.Raw], kind: str, shared: _Shared, findings: list[Finding]
+) -> None:
+    """Each vulnerability read on its own (the report is large): as text first, and read
+    loosely when a field is not text (``null`` where text belongs, a number, ...)."""
+    from hardening.scanners.schema import TrivyVulnerability, TrivyVulnerabilityText
+
+    text, loose = codec.decoder(TrivyVulnerabilityText), codec.decoder(TrivyVulnerability)
+    append = findings.append
+    for raw in raws:
+        try:
+            vuln = text(raw)
+        except codec.WrongShape:
+            loosely = loose(raw)
+            if loosely.VulnerabilityID:
+                append(_vulnerability(loosely, kind, shared))
+            continue
+        _text_vulnerabilities([vuln], kind, shared, findings)
 
 
 def looks_like_trivy(document: Any) -> bool:
