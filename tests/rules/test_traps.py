@@ -60,6 +60,24 @@ def test_image_evidence_outranks_the_dockerfile(tmp_path: Path) -> None:
     assert lines(findings, "DH-I201") == [1]
 
 
+def test_a_secret_file_the_image_holds_is_reported_once(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from hardening.targets.image import FileFact
+
+    text = f"FROM {PINNED}\nCOPY deploy.pem /app/deploy.pem\nCOPY .npmrc /root/.npmrc\n"
+    assert lines(lint_texts(tmp_path / "text", text), "DH-D109") == [2, 3]
+    layer = "sha256:" + "c" * 64
+    held = (FileFact("/app/deploy.pem", layer, 0o600),)
+    read = replace(image_facts({"User": "10001"}), layers_read=True, secret_files=held)
+    findings = lint_texts(tmp_path / "image", text, image=read)
+    assert lines(findings, "DH-D109") == [3]  # .npmrc: the image's layers do not hold it
+    reported = [f.location.image_path for f in findings if f.rule_id == "DH-I204"]
+    assert reported == ["/app/deploy.pem"]
+    unread = replace(read, layers_read=False)  # without the layers' evidence, the text says it
+    assert lines(lint_texts(tmp_path / "unread", text, image=unread), "DH-D109") == [2, 3]
+
+
 def test_gpg_key_and_file_variables_are_not_secrets(tmp_path: Path) -> None:
     text = (
         f"FROM {PINNED}\nENV GPG_KEY=A035C8C19219BA821ECEA86B64E628F8D684696D\n"

@@ -18,7 +18,8 @@ DOC = doc(
     Severity.HIGH,
     ("C10",),
     "Files such as private keys, .env files and package-registry credentials stay in the layer "
-    "that copied them, even if a later step deletes them.",
+    "that copied them, even if a later step deletes them. When the built image is scanned, a "
+    "file its layers hold is reported once, as DH-I204, on the line that copied it.",
     "Keep the file out of the image: mount it for the one build step that needs it "
     "(`RUN --mount=type=secret,id=npmrc,target=/root/.npmrc npm ci`) and list it in .dockerignore.",
     target="dockerfile",
@@ -34,11 +35,21 @@ DOC = doc(
 def check(ctx: LintContext) -> Iterator[Finding]:
     model = ctx.dockerfile
     assert model is not None
+    # A file the built image's layers hold is reported by DH-I204, with that evidence, on
+    # the line whose layer added it: said once, not twice.
+    image = ctx.image
+    in_image = (
+        {posixpath.basename(f.path) for f in image.secret_files}
+        if image is not None and image.layers_read
+        else set()
+    )
     for instruction in model.instructions(triggers=True):
         if instruction.cmd not in ("COPY", "ADD") or instruction.flag("from") is not None:
             continue
         for source in sources(model, instruction):
             base = posixpath.basename(source.rstrip("/"))
+            if base in in_image:
+                continue
             if base in SECRET_FILES or base.endswith(SECRET_SUFFIXES):
                 yield ctx.finding(
                     DOC,
