@@ -106,7 +106,7 @@ def run(runs: int = 5) -> list[Row]:
             rows.append(Row("sarif", f"SARIF write, {size // 1000}k", "s", *sarif_t, "", None))
             rows.append(Row("merge", f"parse + de-duplicate + SARIF, {size // 1000}k", "s", *total,
                             "< 2 s at 100k" if big else "", (total[0] < 2) if big else None,
-                            "one msgspec pass per (mapped) report; a CVE's parts read, merged and written once"))  # fmt: skip
+                            "one msgspec pass per report; a CVE's parts read, merged and written once"))  # fmt: skip
             rows.append(Row("merge", f"peak memory, {size // 1000}k", "MB", *rss,
                             "< 400 MB at 100k" if big else "", (rss[0] < 400) if big else None,
                             "peak RSS of the whole process, the reports' bytes included"))  # fmt: skip
