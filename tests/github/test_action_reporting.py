@@ -8,7 +8,6 @@ import importlib
 import json
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from hardening import action, pipeline
 from hardening.errors import ExitCode
 from hardening.gate import GateResult
 from hardening.model import Finding, GateVerdict, Kind, Location, Report, Severity
-from tests.support.fake_github import FakeGitHub, serve
+from tests.support.fake_github import FakeGitHub
 
 # PyGithub gives its logger a handler on the stderr of the moment it is first imported: let
 # that be the session's, not one test's captured stream, closed once the test ends.
@@ -33,11 +32,6 @@ PR_EVENT: dict[str, Any] = {
         "base": {"sha": "b" * 40, "repo": {"full_name": "octo/app"}},
     },
 }
-
-
-@pytest.fixture
-def github() -> Iterator[FakeGitHub]:
-    yield from serve()
 
 
 @dataclass

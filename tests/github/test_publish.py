@@ -3,28 +3,11 @@ published API description."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
-from hardening.github.context import GitHubContext
 from hardening.github.publish import PublishOptions, marker, publish
 from hardening.model import Finding, GateVerdict, Kind, Location, Package, Report, Severity
-from tests.support.fake_github import FakeGitHub, serve
+from tests.support.fake_github import FakeGitHub, pull_request_context
 
 CATEGORY = "docker-hardening/app/Dockerfile/"
-
-
-@pytest.fixture
-def github() -> Iterator[FakeGitHub]:
-    yield from serve()
-
-
-def _ctx(fake: FakeGitHub, *, fork: bool = False, pr: int | None = 7) -> GitHubContext:
-    return GitHubContext(
-        api_url=fake.url, server_url="https://github.com", repository="octo/app",
-        event_name="pull_request", sha="a" * 40, pr_number=pr, is_fork=fork, run_id="1", token="ghs_test",
-    )  # fmt: skip
 
 
 def _report(n: int = 3, passed: bool = False) -> Report:
@@ -54,9 +37,9 @@ FAST = PublishOptions(
 
 
 def test_comment_created_once_then_updated_in_place(github: FakeGitHub) -> None:
-    notes = publish(_report(), _ctx(github), FAST)
+    notes = publish(_report(), pull_request_context(github), FAST)
     assert [n.message for n in notes] == ["PR comment created"]
-    notes = publish(_report(5), _ctx(github), FAST)
+    notes = publish(_report(5), pull_request_context(github), FAST)
     assert [n.message for n in notes] == ["PR comment updated"]
     comments = github.issue_comments(7)
     assert len(comments) == 1
@@ -69,7 +52,7 @@ def test_marker_found_across_pages_of_comments(github: FakeGitHub) -> None:
     github.seed_comments(7, [f"unrelated comment {i}" for i in range(250)])
     github.seed_comments(7, [marker(CATEGORY) + "\nold report"])
     github.seed_comments(7, ["another after it"])
-    publish(_report(), _ctx(github), FAST)
+    publish(_report(), pull_request_context(github), FAST)
     ours = [c for c in github.issue_comments(7) if marker(CATEGORY) in c["body"]]
     assert len(ours) == 1 and "old report" not in ours[0]["body"]
     pages = [
@@ -83,13 +66,13 @@ def test_marker_found_across_pages_of_comments(github: FakeGitHub) -> None:
 
 def test_other_images_comments_are_left_alone(github: FakeGitHub) -> None:
     github.seed_comments(7, [marker("docker-hardening/other/Dockerfile/") + "\nother image"])
-    publish(_report(), _ctx(github), FAST)
+    publish(_report(), pull_request_context(github), FAST)
     assert len(github.issue_comments(7)) == 2
 
 
 def test_fork_token_403_is_a_warning_with_the_fix(github: FakeGitHub) -> None:
     github.read_only = True
-    notes = publish(_report(), _ctx(github, fork=True), FAST)
+    notes = publish(_report(), pull_request_context(github, fork=True), FAST)
     assert len(notes) == 1 and notes[0].level == "warning"
     text = notes[0].message
     assert (
@@ -103,7 +86,7 @@ def test_fork_token_403_is_a_warning_with_the_fix(github: FakeGitHub) -> None:
 
 def test_secondary_rate_limit_is_honoured_then_succeeds(github: FakeGitHub) -> None:
     github.failures[("POST", r"/repos/octo/app/issues/7/comments")] = [429]
-    notes = publish(_report(), _ctx(github), FAST)
+    notes = publish(_report(), pull_request_context(github), FAST)
     assert [n.message for n in notes] == ["PR comment created"]
     posts = [r for r in github.requests if r.method == "POST"]
     assert len(posts) == 2
@@ -111,19 +94,19 @@ def test_secondary_rate_limit_is_honoured_then_succeeds(github: FakeGitHub) -> N
 
 def test_bad_gateway_once_then_success(github: FakeGitHub) -> None:
     github.failures[("GET", r"/repos/octo/app/issues/7/comments")] = [502]
-    notes = publish(_report(), _ctx(github), FAST)
+    notes = publish(_report(), pull_request_context(github), FAST)
     assert [n.message for n in notes] == ["PR comment created"]
 
 
 def test_server_errors_after_retries_become_a_warning(github: FakeGitHub) -> None:
     github.failures[("GET", r"/repos/octo/app/issues/7/comments")] = [502, 502, 502, 502, 502]
-    notes = publish(_report(), _ctx(github), FAST)
+    notes = publish(_report(), pull_request_context(github), FAST)
     assert notes[0].level == "warning" and "could not post" in notes[0].message
 
 
 def test_check_run_with_annotations_in_batches_of_50(github: FakeGitHub) -> None:
     options = PublishOptions(comment=False, check_run=True, retries=1, backoff_s=0.01)
-    notes = publish(_report(120), _ctx(github), options)
+    notes = publish(_report(120), pull_request_context(github), options)
     assert notes[0].message == "check run created with 120 annotation(s)"
     run = next(iter(github.check_runs.values()))
     assert run["head_sha"] == "a" * 40 and run["conclusion"] == "failure"
@@ -136,7 +119,7 @@ def test_check_run_with_annotations_in_batches_of_50(github: FakeGitHub) -> None
 
 
 def test_not_a_pull_request_posts_no_comment(github: FakeGitHub) -> None:
-    notes = publish(_report(), _ctx(github, pr=None), FAST)
+    notes = publish(_report(), pull_request_context(github, pr=None), FAST)
     assert notes[0].message.startswith("not a pull request")
     assert not github.requests
 

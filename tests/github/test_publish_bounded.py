@@ -5,30 +5,17 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
-from hardening.github.context import GitHubContext
 from hardening.github.publish import PublishOptions, publish
 from hardening.model import Finding, GateVerdict, Kind, Location, Notification, Report, Severity
-from tests.support.fake_github import FakeGitHub, serve
+from tests.support.fake_github import FakeGitHub, pull_request_context
 
 CATEGORY = "docker-hardening/app/Dockerfile/"
 COMMENTS = r"/repos/octo/app/issues/7/comments"
 QUICK = 15.0  # seconds a bounded publish may take in these tests, slow machines included
-
-
-@pytest.fixture
-def github() -> Iterator[FakeGitHub]:
-    yield from serve()
-
-
-def _ctx(fake: FakeGitHub) -> GitHubContext:
-    return GitHubContext(
-        api_url=fake.url, server_url="https://github.com", repository="octo/app",
-        event_name="pull_request", sha="a" * 40, pr_number=7, is_fork=False, run_id="1", token="ghs_test",
-    )  # fmt: skip
 
 
 def _report() -> Report:
@@ -66,7 +53,7 @@ def test_a_rate_limit_of_an_hour_is_not_waited_for(
     )
     options = PublishOptions(comment=True, check_run=True, retries=2, backoff_s=0.01)
     started = time.monotonic()
-    notes = within(QUICK, lambda: publish(_report(), _ctx(github), options))
+    notes = within(QUICK, lambda: publish(_report(), pull_request_context(github), options))
     assert time.monotonic() - started < 5
     comment = notes[0]
     assert comment.level == "warning" and "rate limit" in comment.message
@@ -78,7 +65,9 @@ def test_a_rate_limit_of_an_hour_is_not_waited_for(
 
 def test_a_short_rate_limit_within_the_cap_is_waited_for(github: FakeGitHub) -> None:
     github.rate_limit("POST", COMMENTS, status=403, retry_after="1", count=1)
-    notes = publish(_report(), _ctx(github), PublishOptions(retries=2, max_wait_s=10))
+    notes = publish(
+        _report(), pull_request_context(github), PublishOptions(retries=2, max_wait_s=10)
+    )
     assert [n.message for n in notes] == ["PR comment created"]
 
 
@@ -87,7 +76,7 @@ def test_waits_of_all_calls_together_are_capped(github: FakeGitHub) -> None:
     github.rate_limit("POST", r"/repos/octo/app/check-runs", status=429, retry_after="2", count=1)
     options = PublishOptions(comment=True, check_run=True, retries=2, max_wait_s=3)
     started = time.monotonic()
-    notes = within(QUICK, lambda: publish(_report(), _ctx(github), options))
+    notes = within(QUICK, lambda: publish(_report(), pull_request_context(github), options))
     assert time.monotonic() - started < 3.5
     assert notes[0].message == "PR comment created"  # waited 2 s of the 3
     assert notes[1].level == "warning" and "rate limit" in notes[1].message
@@ -98,7 +87,7 @@ def test_a_github_that_never_answers_is_left_behind_at_the_cap(github: FakeGitHu
     github.stall_s = 600
     options = PublishOptions(comment=True, check_run=True, timeout_s=600, max_wait_s=1.5)
     started = time.monotonic()
-    notes = within(QUICK, lambda: publish(_report(), _ctx(github), options))
+    notes = within(QUICK, lambda: publish(_report(), pull_request_context(github), options))
     assert time.monotonic() - started < 4
     assert notes and all(n.level == "warning" for n in notes)
     assert "within the 1.5 s cap on waiting for GitHub" in notes[-1].message
@@ -107,7 +96,7 @@ def test_a_github_that_never_answers_is_left_behind_at_the_cap(github: FakeGitHu
 def test_repeated_5xx_is_one_clear_line(github: FakeGitHub) -> None:
     github.failures[("GET", COMMENTS)] = [502] * 10
     options = PublishOptions(retries=2, backoff_s=0.01)
-    [note] = publish(_report(), _ctx(github), options)
+    [note] = publish(_report(), pull_request_context(github), options)
     assert note.level == "warning"
     assert note.message.startswith(
         "could not post the pull-request comment: GitHub answered 502 three times"

@@ -2,29 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
-from hardening.github.context import GitHubContext
 from hardening.github.publish import PublishOptions, marker, publish
 from hardening.model import GateVerdict, Report
-from tests.support.fake_github import FakeGitHub, serve
+from tests.support.fake_github import FakeGitHub, pull_request_context
 
 CATEGORY = "docker-hardening/app/Dockerfile/"
 FAST = PublishOptions(retries=2, backoff_s=0.01, max_wait_s=10)
-
-
-@pytest.fixture
-def github() -> Iterator[FakeGitHub]:
-    yield from serve()
-
-
-def _ctx(fake: FakeGitHub) -> GitHubContext:
-    return GitHubContext(
-        api_url=fake.url, server_url="https://github.com", repository="octo/app",
-        event_name="pull_request", sha="a" * 40, pr_number=7, is_fork=False, run_id="1", token="ghs_test",
-    )  # fmt: skip
 
 
 def _report() -> Report:
@@ -40,7 +23,7 @@ def test_duplicate_sticky_comments_are_cleaned_up_to_the_oldest(github: FakeGitH
     github.seed_comments(7, ["a reviewer's comment"])
     github.seed_comments(7, [marker(CATEGORY) + "\nraced run"])
     oldest = min(int(str(c["id"])) for c in _ours(github))
-    [note] = publish(_report(), _ctx(github), FAST)
+    [note] = publish(_report(), pull_request_context(github), FAST)
     assert note.message == "PR comment updated, 1 duplicate(s) deleted"
     [kept] = _ours(github)
     assert kept["id"] == oldest and "first run" not in str(kept["body"])
@@ -54,7 +37,7 @@ def test_a_comment_deleted_after_listing_is_created_again(github: FakeGitHub) ->
     github.seed_comments(7, [marker(CATEGORY) + "\nold report"])
     [old] = _ours(github)
     github.vanish_after_listing.add(int(str(old["id"])))
-    [note] = publish(_report(), _ctx(github), FAST)
+    [note] = publish(_report(), pull_request_context(github), FAST)
     assert note.level == "note" and note.message.startswith("PR comment created again")
     [new] = _ours(github)
     assert new["id"] != old["id"] and "old report" not in str(new["body"])
@@ -67,6 +50,6 @@ def test_a_duplicate_already_deleted_is_not_an_error(github: FakeGitHub) -> None
     github.seed_comments(7, [marker(CATEGORY) + "\none", marker(CATEGORY) + "\ntwo"])
     newer = max(int(str(c["id"])) for c in _ours(github))
     github.vanish_after_listing.add(newer)
-    [note] = publish(_report(), _ctx(github), FAST)
+    [note] = publish(_report(), pull_request_context(github), FAST)
     assert note.message == "PR comment updated"
     assert len(_ours(github)) == 1

@@ -5,32 +5,15 @@ which checks every request against GitHub's published API description."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from hardening.gate import GatePolicy, decide
-from hardening.github.context import GitHubContext
 from hardening.github.publish import PublishOptions, marker, publish
 from hardening.github.sticky import blocking_marker, newly_blocking, read_blocking
 from hardening.model import Finding, GateVerdict, Kev, Kind, Location, Package, Report, Severity
-from tests.support.fake_github import FakeGitHub, serve
+from tests.support.fake_github import FakeGitHub, pull_request_context
 
 CATEGORY = "docker-hardening/app/Dockerfile/"
 FAST = PublishOptions(retries=2, backoff_s=0.01, secondary_rate_wait_s=0.1, max_wait_s=20)
 POLICY = GatePolicy(fail_on=Severity.HIGH, fail_on_kev=True)
-
-
-@pytest.fixture
-def github() -> Iterator[FakeGitHub]:
-    yield from serve()
-
-
-def _ctx(fake: FakeGitHub) -> GitHubContext:
-    return GitHubContext(
-        api_url=fake.url, server_url="https://github.com", repository="octo/app",
-        event_name="pull_request", sha="a" * 40, pr_number=7, is_fork=False, run_id="1", token="ghs_test",
-    )  # fmt: skip
 
 
 def _vuln(cve: str, severity: Severity, kev: bool = False) -> Finding:
@@ -62,7 +45,7 @@ LOW_BUT_KEV = _vuln("CVE-2024-1002", Severity.LOW, kev=True)
 
 
 def test_same_or_better_edits_in_place_worse_posts_anew(github: FakeGitHub) -> None:
-    ctx = _ctx(github)
+    ctx = pull_request_context(github)
     assert [n.message for n in publish(_report(OLD_HIGH, LOW), ctx, FAST)] == ["PR comment created"]
     assert [n.message for n in publish(_report(OLD_HIGH, LOW), ctx, FAST)] == ["PR comment updated"]
     [first] = _reports(github)
@@ -86,13 +69,13 @@ def test_same_or_better_edits_in_place_worse_posts_anew(github: FakeGitHub) -> N
 
 def test_a_comment_from_before_the_marker_is_edited_in_place(github: FakeGitHub) -> None:
     github.seed_comments(7, [marker(CATEGORY) + "\nan older report without the blocking list"])
-    [note] = publish(_report(OLD_HIGH, LOW_BUT_KEV), _ctx(github), FAST)
+    [note] = publish(_report(OLD_HIGH, LOW_BUT_KEV), pull_request_context(github), FAST)
     assert note.message == "PR comment updated"
     assert _methods(github) == ["PATCH"]
 
 
 def test_when_the_pointer_cannot_be_written_the_old_report_is_deleted(github: FakeGitHub) -> None:
-    ctx = _ctx(github)
+    ctx = pull_request_context(github)
     publish(_report(OLD_HIGH), ctx, FAST)
     [old] = _reports(github)
     github.failures[("PATCH", rf"/repos/octo/app/issues/comments/{old['id']}")] = [500] * 10

@@ -25,6 +25,7 @@ from openapi_core import OpenAPI
 from openapi_core.datatypes import RequestParameters
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
+from hardening.github.context import GitHubContext
 from tests.conftest import shared_dir
 
 COMMENT_LIMIT = 65536
@@ -309,3 +310,13 @@ def serve() -> Iterator[FakeGitHub]:
         fake._stopping.set()
         server.shutdown()
         server.server_close()
+
+
+def pull_request_context(
+    fake: FakeGitHub, *, fork: bool = False, pr: int | None = 7
+) -> GitHubContext:
+    """A run on pull request ``pr`` of octo/app, reporting to ``fake``."""
+    return GitHubContext(
+        api_url=fake.url, server_url="https://github.com", repository="octo/app",
+        event_name="pull_request", sha="a" * 40, pr_number=pr, is_fork=fork, run_id="1", token="ghs_test",
+    )  # fmt: skip
