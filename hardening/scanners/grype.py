@@ -398,7 +398,7 @@ def parse_grype(document: Any, source: str = "") -> ParsedReport:
 
 
 def parse_grype_json(data: bytes, source: str = "") -> ParsedReport | None:
-    """Parse Grype's JSON report from its bytes (or any buffer: a mapped file); None when it
+    """Parse Grype's JSON report from its bytes (or any buffer); None when it
     is not Grype's report."""
     from hardening.scanners.schema import (
         RAW_LIST,

@@ -201,7 +201,7 @@ _LEADING_SPACE = re.compile(rb"[ \t\n\r\x0b\x0c]*")  # what bytes.lstrip() strip
 
 
 def first_byte(data: Any) -> bytes:
-    """The first byte after leading white space, of bytes or of any buffer (a mapped file)."""
+    """The first byte after leading white space, of bytes or of any buffer."""
     end = _LEADING_SPACE.match(data).end()  # type: ignore[union-attr]
     return bytes(data[end : end + 1])
 

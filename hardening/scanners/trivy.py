@@ -351,7 +351,7 @@ def parse_trivy(document: Any, source: str = "") -> ParsedReport:
 
 
 def parse_trivy_json(data: bytes, source: str = "") -> ParsedReport | None:
-    """Parse Trivy's JSON report from its bytes (or any buffer: a mapped file); None when it
+    """Parse Trivy's JSON report from its bytes (or any buffer); None when it
     is not Trivy's report."""
     from hardening.scanners.schema import (
         TrivyReport,

@@ -198,7 +198,7 @@ def test_a_null_where_text_belongs_reads_as_before(tmp_path: Path) -> None:
     assert finding.location.layer == "None"
 
 
-def test_a_large_report_is_read_mapped_as_its_bytes_are(tmp_path: Path) -> None:
+def test_a_large_report_is_read_as_its_bytes_are(tmp_path: Path) -> None:
     document = json.loads((FIXTURES / "trivy-nginx-latest-msusel-2023.json").read_text())
     vulns = document["Results"][0]["Vulnerabilities"]
     document["Results"][0]["Vulnerabilities"] = [
@@ -207,10 +207,10 @@ def test_a_large_report_is_read_mapped_as_its_bytes_are(tmp_path: Path) -> None:
     path = tmp_path / "large.json"
     path.write_text(json.dumps(document))
     assert path.stat().st_size > 1 << 20
-    mapped = load_report(path)
+    loaded = load_report(path)
     from_bytes = trivy.parse_trivy_json(path.read_bytes(), str(path))
-    assert from_bytes is not None and mapped.findings == from_bytes.findings
-    assert len(mapped.findings) == 8 * len(vulns)
+    assert from_bytes is not None and loaded.findings == from_bytes.findings
+    assert len(loaded.findings) == 8 * len(vulns)
 
 
 def _fresh(value: Any) -> Any:
