@@ -48,3 +48,12 @@ def broken_by(ctx: LintContext) -> str:
 def allowed(ctx: LintContext) -> set[str]:
     """The capabilities the configuration allows, as CAP_ names."""
     return {c if c.startswith("CAP_") else f"CAP_{c}" for c in ctx.allowed_capabilities}
+
+
+def capabilities_held(ctx: LintContext, which: str) -> set[str] | None:
+    """PID 1's ``which`` capability set ("effective", "bounding") as the probe saw it, less
+    what the configuration allows; None when the container did not start."""
+    probe = started(ctx)
+    if probe is None:
+        return None
+    return set(probe.capabilities.get(which, [])) - allowed(ctx)

@@ -2,7 +2,7 @@ from collections.abc import Iterator
 
 from hardening.model import Finding, Kind, Severity
 from hardening.rules.base import LintContext, doc, rule
-from hardening.rules.runtime._probe import allowed, started
+from hardening.rules.runtime._probe import capabilities_held
 
 DOC = doc(
     "DH-R404",
@@ -24,11 +24,8 @@ def check(ctx: LintContext) -> Iterator[Finding]:
     # Imported here: `hardening lint` reads every rule module and needs no probe code.
     from hardening.probes.capabilities import RISKY_DEFAULTS
 
-    probe = started(ctx)
-    if probe is None:
-        return
-    effective = set(probe.capabilities.get("effective", []))
-    risky = sorted((effective & RISKY_DEFAULTS) - allowed(ctx))
+    effective = capabilities_held(ctx, "effective")
+    risky = sorted(effective & RISKY_DEFAULTS) if effective is not None else []
     if risky:
         yield ctx.finding(
             DOC,

@@ -2,7 +2,7 @@ from collections.abc import Iterator
 
 from hardening.model import Finding, Kind, Severity
 from hardening.rules.base import LintContext, doc, rule
-from hardening.rules.runtime._probe import allowed, started
+from hardening.rules.runtime._probe import capabilities_held
 
 DOC = doc(
     "DH-R405",
@@ -23,10 +23,7 @@ def check(ctx: LintContext) -> Iterator[Finding]:
     # Imported here: `hardening lint` reads every rule module and needs no probe code.
     from hardening.probes.capabilities import DOCKER_DEFAULTS
 
-    probe = started(ctx)
-    if probe is None:
-        return
-    bounding = set(probe.capabilities.get("bounding", []))
-    extra = sorted(bounding - DOCKER_DEFAULTS - allowed(ctx))
+    bounding = capabilities_held(ctx, "bounding")
+    extra = sorted(bounding - DOCKER_DEFAULTS) if bounding is not None else []
     if extra:
         yield ctx.finding(DOC, f"the bounding set has {', '.join(extra)} beyond Docker's defaults")
