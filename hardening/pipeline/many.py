@@ -131,12 +131,14 @@ def image_requests(
 def _share_databases(
     base: ScanRequest, requests: list[ScanRequest], folder: Path, log: Log
 ) -> list[ScanRequest]:
-    """Fetch Trivy's database once into the shared cache; give each image a cache folder of
-    its own with the database files hard-linked (Trivy locks its cache folder) and Grype's
-    cache shared. Returns the requests pointed at their folders."""
+    """Fetch Trivy's and Grype's databases once into the shared cache; give each image a cache
+    folder of its own with Trivy's database files hard-linked (Trivy locks its cache folder)
+    and Grype's cache shared. Returns the requests pointed at their folders."""
     shared = base.db_cache_dir or folder / "cache"
     if "trivy" in base.scanners:
         _fetch_trivy_db(base, shared / "trivy", folder, log)
+    if "grype" in base.scanners:
+        _fetch_grype_db(base, shared / "grype", log)
     out = []
     for index, request in enumerate(requests):
         own = folder / f"cache-{index}"
@@ -151,6 +153,19 @@ def _share_databases(
         (own / "grype").symlink_to(shared / "grype", target_is_directory=True)
         out.append(replace(request, db_cache_dir=own))
     return out
+
+
+def _prepared(
+    base: ScanRequest, requests: list[ScanRequest], folder: Path, log: Log
+) -> tuple[list[ScanRequest], str]:
+    """The requests with their shared databases, and the signal that cancelled the fetching
+    ("" when none did): a cancelled run still writes its outputs."""
+    with cancellable():
+        try:
+            return _share_databases(base, requests, folder, log), ""
+        except Cancelled as signal_:
+            processes.cancel()
+            return requests, signal_.signal_name
 
 
 def _fetch_trivy_db(base: ScanRequest, cache: Path, folder: Path, log: Log) -> None:
@@ -173,6 +188,33 @@ def _fetch_trivy_db(base: ScanRequest, cache: Path, folder: Path, log: Log) -> N
     log(
         f"trivy database for every image: {'from ' + detail if usable else 'not fetched: ' + detail}"
     )
+
+
+def _fetch_grype_db(base: ScanRequest, cache: Path, log: Log) -> None:
+    """`grype db update` once, before the images' scans: they then find a database checked
+    moments ago (Grype checks for a newer one at most every two hours) instead of each
+    fetching it at once into the shared folder. A failure is said; each image's Grype then
+    tries on its own, and says so if it cannot."""
+    import subprocess
+
+    from hardening.supply.sbom import find_tool
+
+    executable = find_tool("grype")
+    if not executable:
+        return
+    cache.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, GRYPE_DB_CACHE_DIR=str(cache), GRYPE_CHECK_FOR_APP_UPDATE="false")
+    try:
+        code, _out, err = processes.run(
+            [executable, "db", "update"], env=env, timeout=base.db_timeout_s
+        )
+        problem = "" if code == 0 else (err.strip().splitlines() or [f"exit {code}"])[-1][:300]
+    except subprocess.TimeoutExpired:
+        problem = f"no answer within {base.db_timeout_s:.0f} s"
+    except OSError as exc:
+        problem = str(exc)
+    said = f"not fetched ahead ({problem}); each image's Grype fetches it" if problem else "fetched"
+    log(f"grype database for every image: {said}")
 
 
 def _run_all(
@@ -226,10 +268,13 @@ def run_many(
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix=f"docker-hardening-{run_id}-") as tmp:
         folder = Path(tmp)
-        requests = _share_databases(base, image_requests(base, specs, folder), folder, log)
-        results, cancelled = _run_all(
-            requests, run_id, timeout_s - (time.monotonic() - started), log
-        )
+        requests, cancelled = _prepared(base, image_requests(base, specs, folder), folder, log)
+        results: list[PipelineResult | str] = []
+        if cancelled:  # while the databases were fetched: no image was scanned
+            results = [f"not scanned: cancelled ({cancelled})" for _ in requests]
+        else:
+            left = timeout_s - (time.monotonic() - started)
+            results, cancelled = _run_all(requests, run_id, left, log)
     from hardening.pipeline.many_report import combine, write_combined
 
     report, gate = combine(base, requests, results)

@@ -128,3 +128,83 @@ def test_images_that_match_nothing_are_a_usage_error_before_anything_runs(tmp_pa
     )
     assert result.code == 2 and "no Dockerfile found" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def _two_images(root: Path, busybox: str) -> Path:
+    for name in ("a", "b"):
+        (root / name).mkdir(parents=True)
+        (root / name / "Dockerfile").write_text(f"FROM {busybox}\nUSER 1000\n")
+    return _repo(root / "unused", busybox)
+
+
+def _grype_env(bin_dir: Path, log: Path, **extra: str) -> dict[str, str]:
+    return {"PATH": f"{bin_dir}:{Path(sys.executable).parent}:{os.environ['PATH']}",
+            "STANDIN_LOG": str(log), **extra}  # fmt: skip
+
+
+def _calls(log: Path) -> list[list[str]]:
+    """Each grype call's arguments, in order (the stand-in's log)."""
+    lines = log.read_text().splitlines() if log.exists() else []
+    return [json.loads(line)["argv"] for line in lines]
+
+
+GRYPE_ONLY = ("--scanners", "grype", "--no-probes", "--sbom", "none", "--no-pin-lookup")
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_grype_database_is_fetched_once_before_the_images(
+    tmp_path: Path, busybox_image: str, fails: bool
+) -> None:
+    repo = tmp_path / "repo"
+    bin_dir = _two_images(repo, busybox_image)
+    log = tmp_path / "calls.jsonl"
+    extra = {"STANDIN_DB_FAIL": "the listing could not be fetched"} if fails else {}
+    result = run_cli(
+        "scan", "--images", "*/Dockerfile", *GRYPE_ONLY, "--db-cache-dir", str(tmp_path / "cache"),
+        "--sarif", "out/s.sarif", "--summary", "out/s.md", cwd=repo,
+        env=_grype_env(bin_dir, log, **extra),
+    )  # fmt: skip
+    assert result.code == 0, result.output
+    calls = _calls(log)
+    assert calls[0] == ["db", "update"] and len(calls) == 3, calls
+    assert all("db" not in call for call in calls[1:]), calls  # the two images' scans
+    if fails:
+        assert "grype database for every image: not fetched ahead (" in result.output
+        assert "the listing could not be fetched" in result.output
+    else:
+        assert "grype database for every image: fetched" in result.output
+        assert (tmp_path / "cache" / "grype" / "6").is_dir()  # where every image's Grype looks
+
+
+def test_cancelled_while_the_databases_are_fetched_still_writes_its_outputs(
+    tmp_path: Path, busybox_image: str
+) -> None:
+    import signal
+    import subprocess
+    import time
+
+    repo = tmp_path / "repo"
+    bin_dir = _two_images(repo, busybox_image)
+    log = tmp_path / "calls.jsonl"
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT),
+           **_grype_env(bin_dir, log, STANDIN_DB_SLEEP="60")}  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hardening", "scan", "--images", "*/Dockerfile", *GRYPE_ONLY,
+         "--sarif", "out/s.sarif", "--summary", "out/s.md"],
+        cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not _calls(log) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _calls(log), "grype db update never started"
+    proc.send_signal(signal.SIGTERM)
+    sent = time.monotonic()
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 3, out + err
+    assert time.monotonic() - sent < 10
+    summary = (repo / "out" / "s.md").read_text()
+    assert "cancelled (SIGTERM)" in summary + out + err
+    document = json.loads((repo / "out" / "s.sarif").read_text())
+    assert len(document["runs"]) == 2
+    assert all(run["invocations"][0]["executionSuccessful"] is False for run in document["runs"])
+    assert len(_calls(log)) == 1  # no image was scanned
