@@ -10,6 +10,7 @@ No shell parser is worth its weight here: loops and conditions are just more com
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -195,8 +196,20 @@ def join_continuations(script: str) -> str:
 
 
 def parse(script: str) -> list[list[Command]]:
-    """The script's pipelines, each a list of commands."""
-    return _Lexer(script).run()
+    """The script's pipelines, each a list of commands (fresh lists, the caller's to keep)."""
+    return [[Command(list(words), list(docs)) for words, docs in p] for p in _parsed(script)]
+
+
+Parsed = tuple[tuple[tuple[tuple[str, ...], tuple[str, ...]], ...], ...]
+
+
+@functools.lru_cache(maxsize=512)
+def _parsed(script: str) -> Parsed:
+    """Split once per distinct script: several rules read every RUN instruction."""
+    return tuple(
+        tuple((tuple(c.words), tuple(c.heredocs)) for c in pipeline)
+        for pipeline in _Lexer(script).run()
+    )
 
 
 def program(words: list[str]) -> str:
