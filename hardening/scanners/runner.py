@@ -11,6 +11,7 @@ data. What each scanner is and how it runs comes from the registry.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 from collections.abc import Callable
@@ -36,16 +37,31 @@ class ScannerOutcome:
     package_list: Path | None = None  # every package it catalogued (for the SBOM)
 
 
+_VERSIONS: dict[tuple[str, int, int, tuple[str, ...]], str] = {}
+
+
 def _version(executable: str, scanner: Scanner) -> str:
-    """The scanner's version as it reports it, or "" (a label only: never a failure)."""
+    """The scanner's version as it reports it, or "" (a label only: never a failure). Asked
+    once per process for the same executable file: the base commit's scan and the other
+    images of a run do not start it again beside their scans."""
     try:
-        _code, out, _err = processes.run(
-            [executable, *scanner.version_args], timeout=30, stdout=True
-        )
-        data = json.loads(out)
-        return str(data.get("Version") or data.get("version") or "")
-    except (OSError, subprocess.TimeoutExpired, ValueError, AttributeError):
+        stat = os.stat(executable)
+    except OSError:
         return ""
+    key = (executable, stat.st_ino, stat.st_mtime_ns, scanner.version_args)
+    if key not in _VERSIONS:
+        try:
+            _code, out, _err = processes.run(
+                [executable, *scanner.version_args], timeout=30, stdout=True
+            )
+            data = json.loads(out)
+            version = str(data.get("Version") or data.get("version") or "")
+        except (OSError, subprocess.TimeoutExpired, ValueError, AttributeError):
+            return ""  # not kept: the next run asks again
+        if version:
+            _VERSIONS[key] = version
+        return version
+    return _VERSIONS[key]
 
 
 def _run(scanner: Scanner, status: RunStatus, **fields: object) -> ToolRun:
