@@ -337,17 +337,24 @@ def _legacy_build(request: ScanRequest, tag: str, client: Any, started: float) -
     )
 
 
-def export_image(client: Any, reference: str, archive: Path) -> Path:
-    """Write the image to a docker-archive once; both scanners and the image checks read it."""
-    from docker.errors import DockerException, ImageNotFound
+def local_image(client: Any, reference: str) -> Any:
+    """The engine's image, or the one-line error saying it has no such image."""
+    from docker.errors import ImageNotFound
 
     try:
-        image = client.images.get(reference)
+        return client.images.get(reference)
     except ImageNotFound:
         raise ToolError(
             f"image {reference} is not in the local engine",
             "build or pull it first, or pass --image with a reference the engine has",
         ) from None
+
+
+def export_image(client: Any, reference: str, archive: Path) -> Path:
+    """Write the image to a docker-archive once; both scanners and the image checks read it."""
+    from docker.errors import DockerException
+
+    image = local_image(client, reference)
     try:
         with archive.open("wb") as out:
             for chunk in image.save(chunk_size=1024 * 1024, named=True):

@@ -214,18 +214,9 @@ def engine_image(
 ) -> tuple[ImageInfo | None, str]:
     """The image's metadata from the engine alone (no export), and the key of its history;
     None when its history cannot be known exactly without an export."""
-    from docker.errors import ImageNotFound
+    from hardening.adapters.docker_engine import layers_from_config, local_image
 
-    from hardening.adapters.docker_engine import layers_from_config
-    from hardening.errors import ToolError
-
-    try:
-        image = client.images.get(reference)
-    except ImageNotFound:
-        raise ToolError(
-            f"image {reference} is not in the local engine",
-            "build or pull it first, or pass --image with a reference the engine has",
-        ) from None
+    image = local_image(client, reference)
     attrs = image.attrs
     diff_ids = list((attrs.get("RootFS") or {}).get("Layers") or [])
     entries = image.history()

@@ -191,28 +191,17 @@ def _fetch_trivy_db(base: ScanRequest, cache: Path, folder: Path, log: Log) -> N
 
 
 def _fetch_grype_db(base: ScanRequest, cache: Path, log: Log) -> None:
-    """`grype db update` once, before the images' scans: they then find a database checked
-    moments ago (Grype checks for a newer one at most every two hours) instead of each
-    fetching it at once into the shared folder. A failure is said; each image's Grype then
-    tries on its own, and says so if it cannot."""
-    import subprocess
-
+    """Grype's database once, before the images' scans, which then find it checked moments
+    ago instead of each fetching it at once into the shared folder. A failure is said; each
+    image's Grype then tries on its own."""
+    from hardening.scanners.grype import update_db
     from hardening.supply.sbom import find_tool
 
     executable = find_tool("grype")
     if not executable:
         return
     cache.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, GRYPE_DB_CACHE_DIR=str(cache), GRYPE_CHECK_FOR_APP_UPDATE="false")
-    try:
-        code, _out, err = processes.run(
-            [executable, "db", "update"], env=env, timeout=base.db_timeout_s
-        )
-        problem = "" if code == 0 else (err.strip().splitlines() or [f"exit {code}"])[-1][:300]
-    except subprocess.TimeoutExpired:
-        problem = f"no answer within {base.db_timeout_s:.0f} s"
-    except OSError as exc:
-        problem = str(exc)
+    problem = update_db(executable, cache, base.db_timeout_s)
     said = f"not fetched ahead ({problem}); each image's Grype fetches it" if problem else "fetched"
     log(f"grype database for every image: {said}")
 

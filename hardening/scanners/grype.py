@@ -532,6 +532,29 @@ def _attempts(job: ScanJob, cmd: list[str], env: dict[str, str]) -> tuple[str, l
     return "no attempt left", warnings
 
 
+def environment(cache: Path) -> dict[str, str]:
+    """Grype's environment: its database in ``cache``, no check for a newer Grype."""
+    return dict(os.environ, GRYPE_DB_CACHE_DIR=str(cache), GRYPE_CHECK_FOR_APP_UPDATE="false")
+
+
+def update_db(executable: str, cache: Path, timeout_s: float) -> str:
+    """`grype db update` into ``cache``: "" when done, else why not (one line). Grype then
+    checks for a newer database at most every two hours, so scans right after it do not."""
+    import subprocess
+
+    from hardening import processes
+
+    try:
+        code, _out, err = processes.run(
+            [executable, "db", "update"], env=environment(cache), timeout=timeout_s
+        )
+    except subprocess.TimeoutExpired:
+        return f"no answer within {timeout_s:.0f} s"
+    except OSError as exc:
+        return str(exc)
+    return "" if code == 0 else (err.strip().splitlines() or [f"exit {code}"])[-1][:300]
+
+
 def scan(job: ScanJob) -> ScanOutput:
     output = job.workdir / "grype.json"
     extra = [a for name, args in job.request.scanner_extra_args if name == TOOL for a in args]
@@ -540,7 +563,7 @@ def scan(job: ScanJob) -> ScanOutput:
         f"docker-archive:{job.archive}" if job.reads_archive else f"docker:{job.source.engine_id}"
     )
     cmd = command(job.executable, source, output, extra)
-    env = dict(os.environ, GRYPE_DB_CACHE_DIR=str(job.cache), GRYPE_CHECK_FOR_APP_UPDATE="false")
+    env = environment(job.cache)
     problem, warnings = _attempts(job, cmd, env)
     if problem:
         return ScanOutput(problem=problem, warnings=tuple(warnings))
